@@ -1,0 +1,307 @@
+"""The backward engine: a topological walk from the outputs, accumulating gradients.
+
+1. Order the graph's nodes so every node comes after all nodes that use its output (iterative
+   depth-first search: a 10,000-step chain does not hit Python's recursion limit).
+2. Walk that order: hand each node the sum of the gradients its users sent, call its ``backward``,
+   fit each input gradient to its input's shape and dtype (the one place broadcasting is undone),
+   and pass it on.
+3. Leaves receive the summed gradient once, after their hooks, into ``.grad``.
+
+Gradients are raw arrays, or Tensors with their own graph when ``create_graph=True``.
+"""
+
+import copy
+
+from ..backend import namespace_of
+from ..errors import GraphError, ShapeError
+from ..tensor import Tensor
+from .grad_mode import enable_grad, no_grad, state
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad`` (PyTorch's
+    ``torch.autograd.backward``); with ``inputs``, only into those tensors."""
+    tensors, grad_tensors = _as_sequences(tensors, grad_tensors)
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    roots = _roots(tensors, grad_tensors, create_graph)
+    wanted = None if inputs is None else list(_as_sequences(inputs, None)[0])
+    captured = _run(roots, retain_graph, create_graph, wanted)
+    if wanted is not None:
+        for tensor, grad in zip(wanted, captured):
+            if grad is not None:
+                _accumulate_into(tensor, grad, create_graph, shared=True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """d(outputs)/d(inputs) as a tuple of Tensors, without touching any ``.grad``.
+
+    Example::
+
+        >>> x = cr.tensor([1.0, 2.0], requires_grad=True)
+        >>> (g,) = cr.autograd.grad((x ** 3).sum(), x, create_graph=True)   # g = 3x²: (2,)
+        >>> cr.autograd.grad(g.sum(), x)                                    # 6x
+        (tensor([ 6., 12.]),)
+    """
+    outputs, grad_outputs = _as_sequences(outputs, grad_outputs)
+    inputs = list(_as_sequences(inputs, None)[0])
+    for index, tensor in enumerate(inputs):
+        if not tensor.requires_grad:
+            raise GraphError(f"grad(): input {index} (shape {tuple(tensor.shape)}) does not require grad")
+    retain_graph = create_graph if retain_graph is None else retain_graph
+    roots = _roots(outputs, grad_outputs, create_graph)
+    captured = _run(roots, retain_graph, create_graph, inputs)
+    results = []
+    for index, (tensor, gradient) in enumerate(zip(inputs, captured)):
+        if gradient is None:
+            if not allow_unused:
+                raise GraphError(
+                    f"grad(): input {index} (shape {tuple(tensor.shape)}) was not used to compute the "
+                    "outputs; pass allow_unused=True to get None for it"
+                )
+            results.append(None)
+        else:
+            results.append(gradient if create_graph else Tensor._wrap(gradient))
+    return tuple(results)
+
+
+def _as_sequences(tensors, grads):
+    if isinstance(tensors, Tensor):
+        tensors = (tensors,)
+        grads = None if grads is None else (grads,) if not isinstance(grads, (list, tuple)) else grads
+    tensors = tuple(tensors)
+    if grads is None:
+        grads = (None,) * len(tensors)
+    if len(grads) != len(tensors):
+        raise ValueError(f"expected {len(tensors)} gradients, one per output, got {len(grads)}")
+    return tensors, tuple(grads)
+
+
+def _roots(tensors, grads, create_graph):
+    """(node or leaf, initial gradient) for each output."""
+    roots = []
+    for index, (tensor, gradient) in enumerate(zip(tensors, grads)):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"expected a Tensor to differentiate, got {type(tensor).__name__}")
+        if not tensor.requires_grad:
+            raise GraphError(
+                f"output {index} (shape {tuple(tensor.shape)}) does not require grad: no tensor with "
+                "requires_grad=True went into it, or it was computed under no_grad()"
+            )
+        if gradient is None:
+            if tensor._data.size != 1:
+                raise GraphError(
+                    f"backward() on a tensor of shape {tuple(tensor.shape)} needs a gradient: pass "
+                    f"gradient= a tensor of shape {tuple(tensor.shape)} (only a single-element output "
+                    "gets the implicit gradient 1)"
+                )
+            xp = tensor._namespace()
+            array = xp.ones(tensor._data.shape, dtype=tensor._data.dtype)
+            shared = False
+        else:
+            array = gradient._data if isinstance(gradient, Tensor) else gradient
+            if tuple(array.shape) != tuple(tensor.shape):
+                raise ShapeError(
+                    f"gradient for output {index} has shape {tuple(array.shape)}, expected the "
+                    f"output's shape {tuple(tensor.shape)}"
+                )
+            if array.dtype != tensor._data.dtype:
+                array = array.astype(tensor._data.dtype)
+            shared = True
+        if create_graph:
+            value = gradient if isinstance(gradient, Tensor) and array is gradient._data else Tensor._wrap(array)
+        else:
+            value = array
+        roots.append((tensor.grad_fn or tensor, value, shared))
+    return roots
+
+
+def topological_order(roots):
+    """Nodes reachable from ``roots``, each after every node that consumes its output."""
+    order, visited = [], set()
+    for root in roots:
+        if isinstance(root, Tensor) or id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, 0)]
+        while stack:
+            node, position = stack[-1]
+            parents = node.parents
+            while position < len(parents):
+                parent = parents[position]
+                position += 1
+                if parent is not None and type(parent) is not Tensor and id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack[-1] = (node, position)
+                    stack.append((parent, 0))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _run(roots, retain_graph, create_graph, wanted):
+    """Walk the graph; accumulate into leaves, or return the gradients of ``wanted`` tensors."""
+    node_grads, leaf_grads, shared = {}, {}, set()
+    for target, gradient, is_shared in roots:
+        if is_shared and not create_graph:
+            shared.add(id(gradient))
+        _add(leaf_grads if type(target) is Tensor else node_grads, target, gradient)
+    wanted_nodes = {}
+    if wanted is not None:
+        wanted_nodes = {id(t.grad_fn): None for t in wanted if t.grad_fn is not None}
+    with (enable_grad() if create_graph else no_grad()):
+        for node in topological_order([target for target, _, _ in roots]):
+            entry = node_grads.pop(id(node), None)
+            if entry is None:
+                continue
+            gradient = _run_hooks(node, entry[1], create_graph)
+            if id(node) in wanted_nodes:
+                wanted_nodes[id(node)] = gradient
+            input_grads = _call_backward(node, gradient, create_graph)
+            if not retain_graph:
+                node.release()
+            for parent, input_grad in zip(node.parents, input_grads):
+                if parent is None or input_grad is None:
+                    continue
+                if not create_graph and (input_grad is gradient or id(input_grad) in shared):
+                    shared.add(id(input_grad))
+                elif not create_graph and sum(g is input_grad for g in input_grads) > 1:
+                    shared.add(id(input_grad))
+                input_grad = _fit(input_grad, parent, create_graph)
+                _add(leaf_grads if type(parent) is Tensor else node_grads, parent, input_grad)
+        if wanted is not None:
+            return [
+                _leaf_gradient(t, leaf_grads, create_graph) if t.grad_fn is None else wanted_nodes.get(id(t.grad_fn))
+                for t in wanted
+            ]
+        for leaf, gradient in leaf_grads.values():
+            gradient = _run_tensor_hooks(leaf._hooks, gradient, create_graph)
+            _accumulate_into(leaf, gradient, create_graph, id(gradient) in shared)
+    return None
+
+
+def _add(grads, target, gradient):
+    entry = grads.get(id(target))
+    if entry is None:
+        grads[id(target)] = (target, gradient)
+    else:
+        grads[id(target)] = (target, entry[1] + gradient)
+
+
+def _leaf_gradient(tensor, leaf_grads, create_graph):
+    entry = leaf_grads.get(id(tensor))
+    if entry is None:
+        return None
+    return _run_tensor_hooks(tensor._hooks, entry[1], create_graph)
+
+
+def _call_backward(node, gradient, create_graph):
+    node.check_saved_versions()
+    if create_graph:
+        differentiable = copy.copy(node)
+        differentiable.xp = _tensor_namespace()
+        differentiable.saved = node.saved_tensors()
+        result = differentiable.backward(gradient)
+    else:
+        result = node.backward(gradient)
+    if type(result) is not tuple:
+        result = (result,)
+    if len(result) != len(node.parents):
+        raise RuntimeError(f"{node.name}.backward returned {len(result)} gradients for {len(node.parents)} inputs")
+    if state.anomaly:
+        node._check_finite([_array(g) for g in result], "backward")
+    return result
+
+
+def _fit(gradient, parent, create_graph):
+    """Sum broadcast dimensions away and cast, so the gradient matches its input exactly."""
+    if type(parent) is Tensor:
+        shape, dtype = parent._data.shape, parent._data.dtype
+    else:
+        shape, dtype = parent.out_shape, parent.out_dtype
+    array = _array(gradient)
+    if not create_graph:
+        xp = namespace_of(array)
+        if not isinstance(array, xp.ndarray):  # NumPy returns scalars for 0-d results
+            gradient = array = xp.asarray(array)
+    if array.shape != shape:
+        gradient = sum_to(gradient, shape, _tensor_namespace() if create_graph else xp)
+    if array.dtype != dtype:
+        gradient = gradient.to(dtype) if create_graph else gradient.astype(dtype)
+    return gradient
+
+
+def sum_to(gradient, shape, xp):
+    """Undo broadcasting: sum ``gradient`` over the dimensions that broadcasting added or
+    stretched from 1, giving ``shape``.  (3, 4) -> (4,) sums axis 0; (3, 4) -> (3, 1) sums axis 1."""
+    lead = gradient.ndim - len(shape)
+    if lead < 0:
+        raise ShapeError(f"gradient of shape {tuple(gradient.shape)} cannot be summed to shape {tuple(shape)}")
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, size in enumerate(shape) if size == 1 and gradient.shape[lead + i] != 1
+    )
+    if axes:
+        gradient = xp.sum(gradient, axis=axes, keepdims=True)
+    if lead or tuple(gradient.shape) != tuple(shape):
+        gradient = xp.reshape(gradient, shape)
+    return gradient
+
+
+def _run_hooks(node, gradient, create_graph):
+    if node.hooks:
+        gradient = _run_tensor_hooks(node.hooks, gradient, create_graph)
+    if node.retained is not None:
+        tensor = node.retained()
+        if tensor is not None:
+            _accumulate_into(tensor, gradient, create_graph, shared=True)
+    return gradient
+
+
+def _run_tensor_hooks(hooks, gradient, create_graph):
+    for hook in hooks or ():
+        result = hook(gradient if create_graph else Tensor._wrap(gradient))
+        if result is not None:
+            if not isinstance(result, Tensor):
+                raise TypeError(f"a tensor hook must return a Tensor or None, got {type(result).__name__}")
+            if result.shape != _array(gradient).shape:
+                raise ShapeError(
+                    f"a tensor hook returned a gradient of shape {tuple(result.shape)}, "
+                    f"expected {tuple(_array(gradient).shape)}"
+                )
+            gradient = result if create_graph else result._data
+    return gradient
+
+
+def _accumulate_into(tensor, gradient, create_graph, shared):
+    """tensor.grad += gradient, owning a private, writable copy of the array."""
+    if create_graph:
+        tensor.grad = gradient if tensor.grad is None else tensor.grad + gradient
+        return
+    if isinstance(gradient, Tensor):
+        gradient = gradient._data
+    existing = tensor.grad
+    if existing is None:
+        owned = not shared and gradient.base is None and gradient.flags.writeable
+        tensor.grad = Tensor._wrap(gradient if owned else gradient.copy())
+    elif existing._data.flags.writeable and existing.grad_fn is None:
+        existing._data += gradient
+    else:
+        tensor.grad = Tensor._wrap(existing._data + gradient)
+
+
+def _array(value):
+    return value._data if isinstance(value, Tensor) else value
+
+
+_namespace = None
+
+
+def _tensor_namespace():
+    global _namespace
+    if _namespace is None:
+        from ..ops import differentiable_namespace
+
+        _namespace = differentiable_namespace
+    return _namespace

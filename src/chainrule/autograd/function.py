@@ -1,0 +1,182 @@
+"""``Function``: the base class of every differentiable op, and the node it leaves in the graph.
+
+An op subclasses ``Function`` and writes two short methods side by side:
+
+- ``forward(*arrays) -> array`` computes the result on raw arrays and saves what the backward
+  rule needs with ``save_for_backward``;
+- ``backward(grad) -> grads`` is the vector-Jacobian product: one gradient per input, each of the
+  output's shape or broadcastable to the input's (the engine sums broadcast dimensions away).
+
+A backward rule is written with operators and ``self.xp`` functions only. The engine normally runs
+it on arrays (fast); under ``create_graph=True`` it runs the same rule on Tensors, with ``self.xp``
+the differentiable namespace, so higher-order derivatives need no extra code.
+"""
+
+import traceback
+
+from ..backend import namespace_of
+from ..errors import AnomalyError, GraphError, ShapeError
+from ..tensor import Tensor
+from .grad_mode import state
+
+
+class Function:
+    """Base class of differentiable ops (see the module docstring).
+
+    Example::
+
+        class Tanh(Function):
+            '''y = tanh(x).   dy/dx = 1 - y²'''
+
+            def forward(self, x):
+                y = self.xp.tanh(x)
+                self.save_for_backward(y)
+                return y
+
+            def backward(self, grad_y):
+                (y,) = self.saved
+                return grad_y * (1 - y * y)
+
+        y = Tanh()(x)          # x: Tensor (N,) -> y: Tensor (N,)
+    """
+
+    # Defaults on the class keep each op object small: only what an op sets lives on it.
+    parents = ()  # per input: its grad_fn, the input itself if it is a leaf needing grad, or None
+    needs_input_grad = ()
+    saved = ()
+    hooks = None  # tensor hooks registered on this node's output
+    retained = None  # weak reference to an output tensor that asked for retain_grad()
+    creation_stack = None  # recorded under detect_anomaly()
+    _saved_versions = None
+    _saved_sources = None
+    _freed = False
+
+    def forward(self, *arrays):
+        raise NotImplementedError(f"{type(self).__name__} must define forward(*arrays)")
+
+    def backward(self, grad):
+        raise NotImplementedError(f"{type(self).__name__} must define backward(grad)")
+
+    def save_for_backward(self, *arrays):
+        """Keep arrays that ``backward`` needs; it reads them back as ``self.saved``."""
+        self.saved = arrays
+
+    @property
+    def name(self):
+        """PyTorch-style node name, e.g. ``MulBackward0``."""
+        return type(self).__name__ + "Backward0"
+
+    def __repr__(self):
+        return f"<{self.name}>"
+
+    @property
+    def next_functions(self):
+        """The nodes (or leaf tensors) this node sends gradients to, PyTorch-style pairs."""
+        return tuple((parent, 0) for parent in self.parents)
+
+    def __call__(self, *inputs):
+        """Run forward on the inputs' arrays; record this node when a gradient is needed."""
+        arrays = [tensor._data for tensor in inputs]
+        self.xp = namespace_of(arrays[0])
+        try:
+            out = self.forward(*arrays)
+        except ValueError as error:
+            if isinstance(error, ShapeError):
+                raise
+            shapes = " and ".join(str(tuple(a.shape)) for a in arrays)
+            raise ShapeError(f"{type(self).__name__.lower()}: shapes {shapes} do not fit: {error}") from None
+        if not isinstance(out, self.xp.ndarray):  # NumPy returns scalars for 0-d results
+            out = self.xp.asarray(out)
+        if state.anomaly:
+            self._check_finite((out,), "forward")
+        if not state.enabled or not any(tensor.requires_grad for tensor in inputs):
+            return Tensor._wrap(out)
+        self.parents = tuple(
+            tensor.grad_fn or (tensor if tensor.requires_grad else None) for tensor in inputs
+        )
+        self.needs_input_grad = tuple(tensor.requires_grad for tensor in inputs)
+        self.out_shape = out.shape
+        self.out_dtype = out.dtype
+        result = Tensor._wrap(out, True, self)
+        if self.saved:
+            self._track_saved(inputs, arrays, result)
+        if state.anomaly:
+            self.creation_stack = "".join(traceback.format_stack()[:-2])
+        return result
+
+    def _track_saved(self, inputs, arrays, result):
+        """Note where each saved array came from and its tensor's version, so that backward can
+        refuse arrays changed in place and can rebuild them as Tensors for create_graph."""
+        sources, versions = [], []
+        for array in self.saved:
+            if array is result._data:
+                sources.append(-1)
+                versions.append((result._version, 0))
+                continue
+            for index, candidate in enumerate(arrays):
+                if array is candidate:
+                    sources.append(index)
+                    counter = inputs[index]._version
+                    versions.append((counter, counter.value))
+                    break
+            else:
+                sources.append(None)
+        self._saved_sources = sources
+        self._saved_versions = versions
+
+    def check_saved_versions(self):
+        """Raise if a tensor this node saved was modified in place since the forward pass."""
+        if self._freed:
+            raise GraphError(
+                f"{self.name}: trying to backward through the graph a second time, but its saved "
+                "values were freed by the first backward; pass retain_graph=True to the first "
+                "backward() if you need to backward twice"
+            )
+        for (counter, expected), array in zip(self._saved_versions or (), self.saved):
+            if counter.value != expected:
+                raise GraphError(
+                    f"{self.name}: a tensor of shape {tuple(array.shape)} saved for backward was "
+                    f"modified by an in-place operation (expected version {expected}, found "
+                    f"version {counter.value}); clone() it before changing it, or change it after "
+                    "backward()"
+                )
+
+    def saved_tensors(self):
+        """The saved arrays as Tensors connected to the graph (for create_graph=True)."""
+        tensors = []
+        for array, source in zip(self.saved, self._saved_sources or [None] * len(self.saved)):
+            if source == -1:
+                tensors.append(Tensor._wrap(array, True, self))
+                continue
+            parent = self.parents[source] if source is not None else None
+            if parent is None:
+                tensors.append(Tensor._wrap(array))
+            elif isinstance(parent, Tensor):
+                tensors.append(parent)
+            else:
+                tensors.append(Tensor._wrap(array, True, parent))
+        return tensors
+
+    def release(self):
+        """Free the saved arrays after backward (unless the graph is retained)."""
+        if self.saved:
+            self.saved = ()
+            self._saved_versions = None
+            self._freed = True
+
+    def _check_finite(self, arrays, phase):
+        for position, array in enumerate(arrays):
+            if array is None or array.dtype.kind != "f":
+                continue
+            xp = namespace_of(array)
+            if not bool(xp.isfinite(array).all()):
+                where = f" ({ordinal(position)} gradient)" if phase == "backward" else ""
+                stack = self.creation_stack or "".join(traceback.format_stack()[:-3])
+                raise AnomalyError(
+                    f"{type(self).__name__} produced NaN or Inf in its {phase}{where}; the op was "
+                    f"created at:\n{stack}"
+                )
+
+
+def ordinal(n):
+    return {0: "1st", 1: "2nd", 2: "3rd"}.get(n, f"{n + 1}th")

@@ -1,0 +1,22 @@
+"""chainrule's exceptions. Each message names what was expected and what was found."""
+
+
+class ShapeError(RuntimeError, ValueError):
+    """Shapes that do not fit an op: both shapes are in the message."""
+
+
+class DTypeError(RuntimeError, TypeError):
+    """Dtypes that an op cannot combine, or a dtype an op does not accept."""
+
+
+class GraphError(RuntimeError):
+    """Misuse of the autograd graph: a freed graph, a tensor that needs no grad, a tensor changed
+    in place after an op saved it for backward."""
+
+
+class GradcheckError(RuntimeError):
+    """Analytical and finite-difference gradients disagree; names the worst element."""
+
+
+class AnomalyError(RuntimeError):
+    """An op's forward or backward produced NaN or Inf while ``detect_anomaly`` was on."""
