@@ -5,7 +5,6 @@ import numpy as np
 from ..errors import GradcheckError
 from ..tensor import Tensor
 from .engine import grad as autograd_grad
-from .grad_mode import no_grad
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
@@ -89,15 +88,14 @@ def _numerical_jacobian(fn, inputs, in_index, out_index, eps):
     """(output.numel, input.numel) by central differences, perturbing one input element at a time."""
     target = inputs[in_index]._data  # perturbed in place, whatever its strides
     columns = []
-    with no_grad():
-        for position in np.ndindex(target.shape):
-            original = target[position]
-            target[position] = original + eps
-            plus = _output_array(fn, inputs, out_index)
-            target[position] = original - eps
-            minus = _output_array(fn, inputs, out_index)
-            target[position] = original
-            columns.append((plus - minus).reshape(-1) / (2 * eps))
+    for position in np.ndindex(target.shape):
+        original = target[position]
+        target[position] = original + eps
+        plus = _output_array(fn, inputs, out_index)
+        target[position] = original - eps
+        minus = _output_array(fn, inputs, out_index)
+        target[position] = original
+        columns.append((plus - minus).reshape(-1) / (2 * eps))
     return np.stack(columns, axis=1) if columns else np.zeros((0, 0))
 
 
