@@ -4,7 +4,7 @@ A reverse-mode automatic-differentiation engine over NumPy (CuPy on GPUs) with P
 and semantics. ``import chainrule as cr``.
 """
 
-from . import autograd, cuda
+from . import autograd, cuda, nn  # cr.nn.functional after `import chainrule`, as torch.nn after `import torch`
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .creation import (

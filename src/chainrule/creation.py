@@ -18,6 +18,8 @@ def as_array(data, dtype=None, device=None, copy=True):
         array = data._data
     elif isinstance(data, np.ndarray) or _is_cupy_array(data):
         array = data
+    elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in PyTorch
+        array, copy = np.asarray(data), False
     else:
         array = _from_python(data)
         copy = False

@@ -101,7 +101,9 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 def randint(low, high=None, size=(), generator=None, dtype=None, device=None):
     """Integers in [low, high): ``cr.randint(0, 10, (3,))`` -> (3,) int64."""
-    if high is None:
+    if isinstance(high, (tuple, list)):  # randint(high, size), PyTorch's short form
+        low, high, size = 0, low, high
+    elif high is None:
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: expected low < high, got low={low}, high={high}")

@@ -348,22 +348,27 @@ class Tensor:
 
     def add_(self, other, alpha=1):
         """self += alpha * other, in place (outside the graph)."""
+        self._check_inplace()  # before no_grad(), which would hide that we are recording
         with no_grad():
             return self._apply_inplace(self + (other * alpha if alpha != 1 else other))
 
     def sub_(self, other, alpha=1):
+        self._check_inplace()  # before no_grad(), which would hide that we are recording
         with no_grad():
             return self._apply_inplace(self - (other * alpha if alpha != 1 else other))
 
     def mul_(self, other):
+        self._check_inplace()  # before no_grad(), which would hide that we are recording
         with no_grad():
             return self._apply_inplace(self * other)
 
     def div_(self, other):
+        self._check_inplace()  # before no_grad(), which would hide that we are recording
         with no_grad():
             return self._apply_inplace(self / other)
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        self._check_inplace()  # before no_grad(), which would hide that we are recording
         with no_grad():
             return self._apply_inplace(_ops.clamp(self, min, max))
 

@@ -1,8 +1,8 @@
 """The backward engine: a topological walk from the outputs, accumulating gradients.
 
-1. Order the graph's nodes so every node comes after all nodes that use its output (iterative
-   depth-first search: a 10,000-step chain does not hit Python's recursion limit).
-2. Walk that order: hand each node the sum of the gradients its users sent, call its ``backward``,
+1. Count, for every node, how many edges use its output (an iterative walk: a 10,000-step chain
+   does not hit Python's recursion limit).
+2. Run a node once all its users have sent their gradients: hand it their sum, call its ``backward``,
    fit each input gradient to its input's shape and dtype (the one place broadcasting is undone),
    and pass it on.
 3. Leaves receive the summed gradient once, after their hooks, into ``.grad``.
@@ -11,7 +11,9 @@ Gradients are raw arrays, or Tensors with their own graph when ``create_graph=Tr
 """
 
 import copy
+import gc
 
+from .. import dtypes
 from ..backend import namespace_of
 from ..errors import GraphError, ShapeError
 from ..tensor import Tensor
@@ -25,7 +27,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     retain_graph = create_graph if retain_graph is None else retain_graph
     roots = _roots(tensors, grad_tensors, create_graph)
     wanted = None if inputs is None else list(_as_sequences(inputs, None)[0])
-    captured = _run(roots, retain_graph, create_graph, wanted)
+    captured = _run_without_gc(roots, retain_graph, create_graph, wanted)
     if wanted is not None:
         for tensor, grad in zip(wanted, captured):
             if grad is not None:
@@ -49,7 +51,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             raise GraphError(f"grad(): input {index} (shape {tuple(tensor.shape)}) does not require grad")
     retain_graph = create_graph if retain_graph is None else retain_graph
     roots = _roots(outputs, grad_outputs, create_graph)
-    captured = _run(roots, retain_graph, create_graph, inputs)
+    captured = _run_without_gc(roots, retain_graph, create_graph, inputs)
     results = []
     for index, (tensor, gradient) in enumerate(zip(inputs, captured)):
         if gradient is None:
@@ -115,90 +117,108 @@ def _roots(tensors, grads, create_graph):
     return roots
 
 
-def topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that consumes its output."""
-    order, visited = [], set()
-    for root in roots:
-        if isinstance(root, Tensor) or id(root) in visited:
-            continue
-        visited.add(id(root))
-        stack = [(root, 0)]
-        while stack:
-            node, position = stack[-1]
-            parents = node.parents
-            while position < len(parents):
-                parent = parents[position]
-                position += 1
-                if parent is not None and type(parent) is not Tensor and id(parent) not in visited:
-                    visited.add(id(parent))
-                    stack[-1] = (node, position)
-                    stack.append((parent, 0))
-                    break
+def count_uses(roots):
+    """For each node below ``roots``: how many graph edges consume its output. A node may run
+    its backward once this many gradients have arrived (PyTorch's dependency count)."""
+    uses = {}
+    stack = list({root: None for root in roots if not isinstance(root, Tensor)})
+    expanded = set(stack)
+    while stack:
+        for parent in stack.pop().parents:
+            if parent is None or isinstance(parent, Tensor):
+                continue
+            if parent in uses:
+                uses[parent] += 1
             else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
+                uses[parent] = 1
+                if parent not in expanded:
+                    stack.append(parent)
+    return uses
+
+
+def _run_without_gc(roots, retain_graph, create_graph, wanted):
+    """``_run`` with Python's cyclic garbage collector paused: a backward pass makes no reference
+    cycles, but its many short-lived objects would otherwise trigger collections that scan the
+    whole (large, alive) graph again and again."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run(roots, retain_graph, create_graph, wanted)
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _run(roots, retain_graph, create_graph, wanted):
-    """Walk the graph; accumulate into leaves, or return the gradients of ``wanted`` tensors."""
+    """Walk the graph; accumulate into leaves, or return the gradients of ``wanted`` tensors.
+
+    Gradients wait in dicts keyed by node (or leaf tensor) until all users have sent theirs.
+    """
     node_grads, leaf_grads, shared = {}, {}, set()
     for target, gradient, is_shared in roots:
         if is_shared and not create_graph:
             shared.add(id(gradient))
-        _add(leaf_grads if type(target) is Tensor else node_grads, target, gradient)
+        grads = leaf_grads if isinstance(target, Tensor) else node_grads
+        grads[target] = gradient if target not in grads else grads[target] + gradient
     wanted_nodes = {}
     if wanted is not None:
-        wanted_nodes = {id(t.grad_fn): None for t in wanted if t.grad_fn is not None}
-    with (enable_grad() if create_graph else no_grad()):
-        for node in topological_order([target for target, _, _ in roots]):
-            entry = node_grads.pop(id(node), None)
-            if entry is None:
-                continue
-            gradient = _run_hooks(node, entry[1], create_graph)
-            if id(node) in wanted_nodes:
-                wanted_nodes[id(node)] = gradient
-            input_grads = _call_backward(node, gradient, create_graph)
-            if not retain_graph:
-                node.release()
+        wanted_nodes = {t.grad_fn: None for t in wanted if t.grad_fn is not None}
+    uses = count_uses(node_grads)
+    ready = [node for node in node_grads if node not in uses]
+    with enable_grad() if create_graph else no_grad():
+        while ready:
+            node = ready.pop()
+            gradient = node_grads.pop(node, None)
+            if gradient is None:  # nothing flowed into this node: only release its inputs
+                input_grads = (None,) * len(node.parents)
+            else:
+                if node.hooks or node.retained is not None:
+                    gradient = _run_hooks(node, gradient, create_graph)
+                if wanted_nodes and node in wanted_nodes:
+                    wanted_nodes[node] = gradient
+                input_grads = _call_backward(node, gradient, create_graph)
+                if not retain_graph and node.saved:
+                    node.release()
             for parent, input_grad in zip(node.parents, input_grads):
-                if parent is None or input_grad is None:
+                if parent is None:
                     continue
-                if not create_graph and (input_grad is gradient or id(input_grad) in shared):
-                    shared.add(id(input_grad))
-                elif not create_graph and sum(g is input_grad for g in input_grads) > 1:
-                    shared.add(id(input_grad))
-                input_grad = _fit(input_grad, parent, create_graph)
-                _add(leaf_grads if type(parent) is Tensor else node_grads, parent, input_grad)
+                if isinstance(parent, Tensor):
+                    grads, shape, dtype = leaf_grads, parent._data.shape, parent._data.dtype
+                else:
+                    grads, shape, dtype = node_grads, parent.out_shape, parent.out_dtype
+                    remaining = uses[parent] - 1
+                    uses[parent] = remaining
+                    if remaining == 0:
+                        ready.append(parent)
+                if input_grad is None:
+                    continue
+                if create_graph or input_grad.shape != shape or input_grad.dtype != dtype or not shape:
+                    input_grad = _fit(input_grad, shape, dtype, create_graph)
+                elif input_grad is gradient:
+                    shared.add(id(gradient))  # passed through unchanged: others may hold it too
+                previous = grads.get(parent)
+                grads[parent] = input_grad if previous is None else previous + input_grad
         if wanted is not None:
             return [
-                _leaf_gradient(t, leaf_grads, create_graph) if t.grad_fn is None else wanted_nodes.get(id(t.grad_fn))
+                _leaf_gradient(t, leaf_grads, create_graph) if t.grad_fn is None else wanted_nodes.get(t.grad_fn)
                 for t in wanted
             ]
-        for leaf, gradient in leaf_grads.values():
+        for leaf, gradient in leaf_grads.items():
             gradient = _run_tensor_hooks(leaf._hooks, gradient, create_graph)
             _accumulate_into(leaf, gradient, create_graph, id(gradient) in shared)
     return None
 
 
-def _add(grads, target, gradient):
-    entry = grads.get(id(target))
-    if entry is None:
-        grads[id(target)] = (target, gradient)
-    else:
-        grads[id(target)] = (target, entry[1] + gradient)
-
-
 def _leaf_gradient(tensor, leaf_grads, create_graph):
-    entry = leaf_grads.get(id(tensor))
-    if entry is None:
+    gradient = leaf_grads.get(tensor)
+    if gradient is None:
         return None
-    return _run_tensor_hooks(tensor._hooks, entry[1], create_graph)
+    return _run_tensor_hooks(tensor._hooks, gradient, create_graph)
 
 
 def _call_backward(node, gradient, create_graph):
-    node.check_saved_versions()
+    if node._saved_origins or node._freed:
+        node.check_saved_versions()
     if create_graph:
         differentiable = copy.copy(node)
         differentiable.xp = _tensor_namespace()
@@ -215,12 +235,8 @@ def _call_backward(node, gradient, create_graph):
     return result
 
 
-def _fit(gradient, parent, create_graph):
+def _fit(gradient, shape, dtype, create_graph):
     """Sum broadcast dimensions away and cast, so the gradient matches its input exactly."""
-    if type(parent) is Tensor:
-        shape, dtype = parent._data.shape, parent._data.dtype
-    else:
-        shape, dtype = parent.out_shape, parent.out_dtype
     array = _array(gradient)
     if not create_graph:
         xp = namespace_of(array)
@@ -229,7 +245,7 @@ def _fit(gradient, parent, create_graph):
     if array.shape != shape:
         gradient = sum_to(gradient, shape, _tensor_namespace() if create_graph else xp)
     if array.dtype != dtype:
-        gradient = gradient.to(dtype) if create_graph else gradient.astype(dtype)
+        gradient = gradient.to(dtypes.from_numpy(dtype)) if create_graph else gradient.astype(dtype)
     return gradient
 
 

@@ -14,7 +14,7 @@ the differentiable namespace, so higher-order derivatives need no extra code.
 
 import traceback
 
-from ..backend import namespace_of
+from ..backend import namespace_of, numpy_namespace
 from ..errors import AnomalyError, GraphError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import state
@@ -41,14 +41,13 @@ class Function:
     """
 
     # Defaults on the class keep each op object small: only what an op sets lives on it.
+    xp = numpy_namespace  # the array namespace of the inputs' device
     parents = ()  # per input: its grad_fn, the input itself if it is a leaf needing grad, or None
-    needs_input_grad = ()
     saved = ()
     hooks = None  # tensor hooks registered on this node's output
     retained = None  # weak reference to an output tensor that asked for retain_grad()
     creation_stack = None  # recorded under detect_anomaly()
-    _saved_versions = None
-    _saved_sources = None
+    _saved_origins = None
     _freed = False
 
     def forward(self, *arrays):
@@ -74,10 +73,17 @@ class Function:
         """The nodes (or leaf tensors) this node sends gradients to, PyTorch-style pairs."""
         return tuple((parent, 0) for parent in self.parents)
 
+    @property
+    def needs_input_grad(self):
+        """Per input: does it need a gradient? (Backward rules skip the work for those that don't.)"""
+        return tuple([parent is not None for parent in self.parents])
+
     def __call__(self, *inputs):
         """Run forward on the inputs' arrays; record this node when a gradient is needed."""
         arrays = [tensor._data for tensor in inputs]
-        self.xp = namespace_of(arrays[0])
+        xp = namespace_of(arrays[0])
+        if xp is not self.xp:
+            self.xp = xp
         try:
             out = self.forward(*arrays)
         except ValueError as error:
@@ -85,44 +91,45 @@ class Function:
                 raise
             shapes = " and ".join(str(tuple(a.shape)) for a in arrays)
             raise ShapeError(f"{type(self).__name__.lower()}: shapes {shapes} do not fit: {error}") from None
-        if not isinstance(out, self.xp.ndarray):  # NumPy returns scalars for 0-d results
-            out = self.xp.asarray(out)
+        if type(out) is not xp.ndarray:  # NumPy returns scalars for 0-d results
+            out = xp.asarray(out)
         if state.anomaly:
             self._check_finite((out,), "forward")
-        if not state.enabled or not any(tensor.requires_grad for tensor in inputs):
-            return Tensor._wrap(out)
-        self.parents = tuple(
-            tensor.grad_fn or (tensor if tensor.requires_grad else None) for tensor in inputs
-        )
-        self.needs_input_grad = tuple(tensor.requires_grad for tensor in inputs)
+        if state.enabled:
+            for tensor in inputs:
+                if tensor.requires_grad:
+                    return self._record(inputs, arrays, out)
+        return Tensor._wrap(out)
+
+    def _record(self, inputs, arrays, out):
+        """Make this op a node of the graph: link it to its inputs and guard what it saved."""
+        self.parents = tuple([tensor.grad_fn or (tensor if tensor.requires_grad else None) for tensor in inputs])
         self.out_shape = out.shape
         self.out_dtype = out.dtype
         result = Tensor._wrap(out, True, self)
         if self.saved:
-            self._track_saved(inputs, arrays, result)
+            self._track_saved(inputs, arrays, out, result)
         if state.anomaly:
-            self.creation_stack = "".join(traceback.format_stack()[:-2])
+            self.creation_stack = "".join(traceback.format_stack()[:-2])  # all but _record and __call__
         return result
 
-    def _track_saved(self, inputs, arrays, result):
-        """Note where each saved array came from and its tensor's version, so that backward can
-        refuse arrays changed in place and can rebuild them as Tensors for create_graph."""
-        sources, versions = [], []
+    def _track_saved(self, inputs, arrays, out, result):
+        """Note where each saved array came from (-1: the output, i: input i, None: neither) and
+        its tensor's version, so that backward can refuse arrays changed in place since and can
+        rebuild them as Tensors for create_graph. One flat list: source, counter, version, ..."""
+        origins = []
         for array in self.saved:
-            if array is result._data:
-                sources.append(-1)
-                versions.append((result._version, 0))
+            if array is out:
+                origins += (-1, result._version, 0)
                 continue
-            for index, candidate in enumerate(arrays):
-                if array is candidate:
-                    sources.append(index)
+            for index in range(len(arrays)):
+                if array is arrays[index]:
                     counter = inputs[index]._version
-                    versions.append((counter, counter.value))
+                    origins += (index, counter, counter.value)
                     break
             else:
-                sources.append(None)
-        self._saved_sources = sources
-        self._saved_versions = versions
+                origins += (None, None, 0)
+        self._saved_origins = origins
 
     def check_saved_versions(self):
         """Raise if a tensor this node saved was modified in place since the forward pass."""
@@ -132,19 +139,22 @@ class Function:
                 "values were freed by the first backward; pass retain_graph=True to the first "
                 "backward() if you need to backward twice"
             )
-        for (counter, expected), array in zip(self._saved_versions or (), self.saved):
-            if counter.value != expected:
+        origins = self._saved_origins
+        for position in range(0, len(origins), 3):
+            counter, expected = origins[position + 1], origins[position + 2]
+            if counter is not None and counter.value != expected:
+                shape = tuple(self.saved[position // 3].shape)
                 raise GraphError(
-                    f"{self.name}: a tensor of shape {tuple(array.shape)} saved for backward was "
-                    f"modified by an in-place operation (expected version {expected}, found "
-                    f"version {counter.value}); clone() it before changing it, or change it after "
-                    "backward()"
+                    f"{self.name}: a tensor of shape {shape} saved for backward was modified by an "
+                    f"in-place operation (expected version {expected}, found version {counter.value}); "
+                    "clone() it before changing it, or change it after backward()"
                 )
 
     def saved_tensors(self):
         """The saved arrays as Tensors connected to the graph (for create_graph=True)."""
         tensors = []
-        for array, source in zip(self.saved, self._saved_sources or [None] * len(self.saved)):
+        sources = self._saved_origins[::3] if self._saved_origins else [None] * len(self.saved)
+        for array, source in zip(self.saved, sources):
             if source == -1:
                 tensors.append(Tensor._wrap(array, True, self))
                 continue
@@ -161,7 +171,7 @@ class Function:
         """Free the saved arrays after backward (unless the graph is retained)."""
         if self.saved:
             self.saved = ()
-            self._saved_versions = None
+            self._saved_origins = None
             self._freed = True
 
     def _check_finite(self, arrays, phase):
@@ -171,7 +181,7 @@ class Function:
             xp = namespace_of(array)
             if not bool(xp.isfinite(array).all()):
                 where = f" ({ordinal(position)} gradient)" if phase == "backward" else ""
-                stack = self.creation_stack or "".join(traceback.format_stack()[:-3])
+                stack = self.creation_stack or "".join(traceback.format_stack()[:-2])
                 raise AnomalyError(
                     f"{type(self).__name__} produced NaN or Inf in its {phase}{where}; the op was "
                     f"created at:\n{stack}"

@@ -25,6 +25,12 @@ class _GradSwitch:
 
     mode = True
 
+    def __new__(cls, function=None):
+        # ``@cr.no_grad`` without parentheses decorates directly, as in PyTorch.
+        if callable(function) and cls is not set_grad_enabled:
+            return object.__new__(cls)(function)
+        return object.__new__(cls)
+
     def __enter__(self):
         self._previous = state.enabled
         state.enabled = self.mode

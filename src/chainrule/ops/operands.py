@@ -60,6 +60,8 @@ def normalize_dims(dim, ndim, name):
         normalized.append(d % ndim if ndim else 0)
     if len(set(normalized)) != len(normalized):
         raise ValueError(f"{name}: dim {dim} repeats a dimension")
+    if not ndim:  # a 0-d tensor accepts dim 0 or -1, as in PyTorch, but has no axis to reduce
+        return ()
     return tuple(sorted(normalized))
 
 

@@ -68,7 +68,8 @@ class Var(Reduction):
     def backward(self, grad):
         (x,) = self.saved
         centered = x - self.xp.mean(x, axis=self.dims, keepdims=True)
-        return self._unreduce(grad) * centered * (2 / (self._count(x.shape) - self.correction))
+        with self.xp.errstate(divide="ignore", invalid="ignore"):  # n = c: NaN (or ±inf), as in PyTorch
+            return self._unreduce(grad) * centered * 2 / (self._count(x.shape) - self.correction)
 
 
 class Std(Reduction):

@@ -8,6 +8,7 @@ import math
 
 from .. import backend
 from ..autograd.function import Function
+from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
 from .operands import normalize_dim, normalize_dims
 
@@ -205,6 +206,9 @@ def expand_as(x, other):
 
 def cast(x, numpy_dtype):
     """``x`` converted to another dtype; the gradient is converted back."""
+    if numpy_dtype.kind != "f":  # integers and bools carry no gradient, as in PyTorch
+        with no_grad():
+            return Cast(numpy_dtype)(x)
     return Cast(numpy_dtype)(x)
 
 

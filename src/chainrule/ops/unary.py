@@ -137,10 +137,8 @@ class Sigmoid(Function):
     """y = σ(x) = 1/(1 + e⁻ˣ).   dy/dx = y(1 - y)"""
 
     def forward(self, x):
-        xp = self.xp
-        # e = e^-|x| never overflows: σ(x) = 1/(1+e) for x ≥ 0 and e/(1+e) for x < 0.
-        e = xp.exp(-xp.abs(x))
-        y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        # σ(x) = exp(-softplus(-x)), and logaddexp(0, -x) = softplus(-x) never overflows.
+        y = self.xp.exp(-self.xp.logaddexp(0, -x))
         self.save_for_backward(y)
         return y
 
