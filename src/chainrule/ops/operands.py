@@ -1,13 +1,19 @@
 """Turning op arguments into Tensors of one dtype, by PyTorch's promotion rules."""
 
+import numbers
+
+from ..creation import as_array
 from ..dtypes import result_type, scalar_type
 from ..errors import DTypeError
 from ..tensor import Tensor
 
 
 def constant(value, dtype, like):
-    """A Python number as a 0-d tensor of ``dtype`` on ``like``'s device."""
-    return Tensor._wrap(like._namespace().asarray(value, dtype=dtype))
+    """A Python number as a 0-d tensor of ``dtype`` on ``like``'s device; an array or a nested
+    sequence as a tensor of its own dtype (as PyTorch treats a NumPy array next to a tensor)."""
+    if isinstance(value, numbers.Number):
+        return Tensor._wrap(like._namespace().asarray(value, dtype=dtype))
+    return Tensor._wrap(as_array(value, device=like.device, copy=False))
 
 
 def operands(a, b):
@@ -19,9 +25,9 @@ def operands(a, b):
     if not isinstance(a, Tensor):
         if not isinstance(b, Tensor):
             raise TypeError(f"expected at least one Tensor, got {type(a).__name__} and {type(b).__name__}")
-        a = constant(a, scalar_type(a, b._data.dtype), b)
+        a = constant(a, _scalar_type(a, b), b)
     elif not isinstance(b, Tensor):
-        b = constant(b, scalar_type(b, a._data.dtype), a)
+        b = constant(b, _scalar_type(b, a), a)
     da, db = a._data.dtype, b._data.dtype
     if da != db and (da.kind == "f") != (db.kind == "f"):
         common = result_type(da, db)
@@ -30,6 +36,10 @@ def operands(a, b):
         if db != common:
             b = Tensor._wrap(b._data.astype(common))
     return a, b
+
+
+def _scalar_type(value, tensor):
+    return scalar_type(value, tensor._data.dtype) if isinstance(value, numbers.Number) else None
 
 
 def same_dtype(name, *tensors):
@@ -45,7 +55,7 @@ def as_tensor_like(value, like):
     """``value`` as a Tensor: Tensors pass through, numbers take ``like``'s dtype."""
     if isinstance(value, Tensor):
         return value
-    return constant(value, scalar_type(value, like._data.dtype), like)
+    return constant(value, _scalar_type(value, like), like)
 
 
 def normalize_dims(dim, ndim, name):
