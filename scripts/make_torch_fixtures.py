@@ -156,8 +156,10 @@ def main():
     store["meta/cases"] = np.array([case.name for case in CASES])
     OUTPUT.parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(OUTPUT, **store)
-    print(f"wrote {OUTPUT.relative_to(ROOT)}: {len(CASES)} cases, {len(store)} arrays, "
-          f"{OUTPUT.stat().st_size / 1024:.1f} KiB, torch {torch.__version__}")
+    print(
+        f"wrote {OUTPUT.relative_to(ROOT)}: {len(CASES)} cases, {len(store)} arrays, "
+        f"{OUTPUT.stat().st_size / 1024:.1f} KiB, torch {torch.__version__}"
+    )
 
 
 if __name__ == "__main__":

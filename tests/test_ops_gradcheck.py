@@ -136,7 +136,10 @@ def test_double_backward(case):
         for here, there in zip(_grads(_op(case), inputs), _grads(_op(case), moved)):
             if here is not None:
                 np.testing.assert_allclose(
-                    _data(here), _data(there), rtol=0, atol=1e-9,
+                    _data(here),
+                    _data(there),
+                    rtol=0,
+                    atol=1e-9,
                     err_msg="the first gradient changes with the inputs but has no graph (create_graph lost it)",
                 )
         pytest.skip("linear in its inputs: the first gradient is constant, nothing to differentiate again")
@@ -249,9 +252,7 @@ REDUCTIONS = [
 ]
 
 
-@pytest.mark.parametrize(
-    "name, op, reference, allow_none, allow_tuple", REDUCTIONS, ids=[row[0] for row in REDUCTIONS]
-)
+@pytest.mark.parametrize("name, op, reference, allow_none, allow_tuple", REDUCTIONS, ids=[row[0] for row in REDUCTIONS])
 @SETTINGS
 @given(data=st.data(), seed=SEEDS)
 def test_reduction_random_shapes(name, op, reference, allow_none, allow_tuple, data, seed):

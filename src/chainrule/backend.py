@@ -87,7 +87,6 @@ def _no_errstate(**_):
     return contextlib.nullcontext()
 
 
-
 _cupy = None
 _cupy_namespace = None
 

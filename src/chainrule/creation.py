@@ -146,8 +146,9 @@ def ones_like(other, dtype=None, device=None, requires_grad=False):
 
 
 def full_like(other, fill_value, dtype=None, device=None, requires_grad=False):
-    return full(other.shape, fill_value, dtype=dtype or other.dtype, device=device or other.device,
-                requires_grad=requires_grad)
+    return full(
+        other.shape, fill_value, dtype=dtype or other.dtype, device=device or other.device, requires_grad=requires_grad
+    )
 
 
 def empty_like(other, dtype=None, device=None, requires_grad=False):

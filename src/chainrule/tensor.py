@@ -134,8 +134,7 @@ class Tensor:
         """Ask (or stop asking) for this leaf's gradient; returns self."""
         if not self.is_leaf and not requires_grad:
             raise GraphError(
-                "requires_grad_(False) on a tensor computed by an op: use .detach() to get a tensor "
-                "outside the graph"
+                "requires_grad_(False) on a tensor computed by an op: use .detach() to get a tensor outside the graph"
             )
         if requires_grad and self._data.dtype.kind != "f":
             raise DTypeError(
@@ -254,8 +253,11 @@ class Tensor:
         return self.to(device="cpu")
 
     def cuda(self, device=None):
-        return self.to(device=backend.Device("cuda", device if isinstance(device, int) else None)
-                       if not isinstance(device, str) else device)
+        return self.to(
+            device=backend.Device("cuda", device if isinstance(device, int) else None)
+            if not isinstance(device, str)
+            else device
+        )
 
     def float(self):
         return self.to(dtypes.float32)
@@ -292,8 +294,7 @@ class Tensor:
     def __bool__(self):
         if self._data.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self._data.size} elements is ambiguous: use "
-                ".any() or .all()"
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous: use .any() or .all()"
             )
         return bool(self._data.reshape(()))
 
@@ -305,7 +306,9 @@ class Tensor:
 
     def __index__(self):
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
-            raise TypeError(f"only one-element integer tensors can be used as an index, got {self.dtype.name} {self.shape}")
+            raise TypeError(
+                f"only one-element integer tensors can be used as an index, got {self.dtype.name} {self.shape}"
+            )
         return int(self.item())
 
     __hash__ = object.__hash__
@@ -339,7 +342,9 @@ class Tensor:
         self._check_inplace()
         array = result._data if isinstance(result, Tensor) else result
         if array.shape != self._data.shape:
-            raise ShapeError(f"in-place result of shape {tuple(array.shape)} does not fit a tensor of shape {self.shape}")
+            raise ShapeError(
+                f"in-place result of shape {tuple(array.shape)} does not fit a tensor of shape {self.shape}"
+            )
         if self._data.dtype.kind != "f" and array.dtype.kind == "f":
             raise DTypeError(f"result of dtype {array.dtype} cannot be stored in place in a {self.dtype.name} tensor")
         self._data[...] = array

@@ -183,8 +183,7 @@ class Function:
                 where = f" ({ordinal(position)} gradient)" if phase == "backward" else ""
                 stack = self.creation_stack or "".join(traceback.format_stack()[:-2])
                 raise AnomalyError(
-                    f"{type(self).__name__} produced NaN or Inf in its {phase}{where}; the op was "
-                    f"created at:\n{stack}"
+                    f"{type(self).__name__} produced NaN or Inf in its {phase}{where}; the op was created at:\n{stack}"
                 )
 
 

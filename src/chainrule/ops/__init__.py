@@ -31,6 +31,7 @@ from .compare import (
 from .indexing import array_index, getitem, scatter_add
 from .join import cat, chunk, concatenate, pad, split, stack
 from .linalg import matmul
+from .namespace import differentiable_namespace  # noqa: E402,I001 - needs the ops above
 from .reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .selection import clamp, clip, maximum, minimum, where
 from .shape import (
@@ -53,8 +54,6 @@ from .shape import (
 )
 from .softmax import log_softmax, softmax
 from .unary import abs, cos, exp, log, log1p, relu, rsqrt, sigmoid, sign, sin, sqrt, tanh
-
-from .namespace import differentiable_namespace  # noqa: E402,I001 - needs the ops above
 
 # Tensor methods that are the op functions themselves (the tensor is the first argument).
 METHODS = (

@@ -186,9 +186,7 @@ def broadcast_to(x, *shape):
     if len(shape) < x.ndim:
         raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to fewer dims {shape}")
     lead = len(shape) - x.ndim
-    resolved = tuple(
-        x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape)
-    )
+    resolved = tuple(x.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(shape))
     for i, size in enumerate(x.shape):
         if size != 1 and size != resolved[i + lead]:
             raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
