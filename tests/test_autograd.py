@@ -3,6 +3,7 @@ mode, detach, hooks, retain_grad, autograd.grad (higher order, allow_unused), ba
 in-place checks through version counters, anomaly mode, and gradients that never alias."""
 
 import os
+import weakref
 
 import numpy as np
 import pytest
@@ -698,3 +699,46 @@ def test_grad_is_summed_back_to_a_broadcast_input_shape():
     assert x.grad.shape == (3, 1) and b.grad.shape == (4,)
     np.testing.assert_allclose(values(x.grad), np.full((3, 1), 4.0))
     np.testing.assert_allclose(values(b.grad), np.full(4, 3.0))
+
+
+def test_leaf_grads_that_view_one_shared_gradient_get_private_memory():
+    x = cr.ones(6, requires_grad=True)
+    y = cr.ones(6, requires_grad=True)
+    (x.reshape(2, 3) + y.reshape(2, 3)).backward(cr.ones(2, 3))  # both grads view one array
+    assert not np.shares_memory(x.grad.numpy(), y.grad.numpy())
+    x.grad.mul_(5)
+    assert y.grad.tolist() == [1.0] * 6
+
+
+def test_a_user_gradient_is_not_kept_as_a_leaf_grad():
+    x = cr.ones(3, requires_grad=True)
+    upstream = cr.full((3,), 2.0)
+    x.backward(upstream)
+    x.grad.zero_()
+    assert upstream.tolist() == [2.0, 2.0, 2.0]
+
+
+class _Emit(cr.autograd.Function):
+    """y = x; its backward hands out a fresh array and keeps a weak reference to it."""
+
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, grad):
+        handed_out = grad * 2
+        _Emit.handed_out = weakref.ref(handed_out)
+        return handed_out
+
+
+def test_a_fresh_gradient_is_kept_as_the_leaf_grad_without_a_copy():
+    x = cr.ones(3, requires_grad=True)
+    _Emit()(x).sum().backward()
+    assert x.grad._data is _Emit.handed_out()
+
+
+def test_a_gradient_two_leaves_receive_is_copied_for_each():
+    a = cr.ones(3, requires_grad=True)
+    b = cr.ones(3, requires_grad=True)
+    (a + b).backward(cr.ones(3))  # add passes one array to both
+    assert a.grad._data is not b.grad._data
+    assert not np.shares_memory(a.grad._data, b.grad._data)

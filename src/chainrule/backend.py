@@ -75,9 +75,23 @@ def _astype(array, dtype):
     return array.astype(dtype, copy=False)
 
 
+# NumPy's reduction functions wrap the array methods in Python-level checks that cost more than the
+# reduction itself on small arrays; the namespace calls the methods directly.
+def _sum(array, axis=None, keepdims=False, dtype=None):
+    return array.sum(axis=axis, keepdims=keepdims, dtype=dtype)
+
+
+def _max(array, axis=None, keepdims=False):
+    return array.max(axis=axis, keepdims=keepdims)
+
+
+def _min(array, axis=None, keepdims=False):
+    return array.min(axis=axis, keepdims=keepdims)
+
+
 def _make_namespace(module, **extras):
     names = {name: getattr(module, name) for name in dir(module) if not name.startswith("_")}
-    names["astype"] = _astype
+    names.update(astype=_astype, sum=_sum, max=_max, min=_min)
     names.update(extras)
     return types.SimpleNamespace(**names)
 
@@ -157,6 +171,12 @@ def to_device(array, device):
 
 
 numpy_namespace = _make_namespace(np, scatter_add=_numpy_scatter_add, to_device=to_device, device=CPU)
+
+
+def quiet_floating_point():
+    """A context in which NumPy does not warn about overflow, division by zero or invalid values
+    (CuPy never does)."""
+    return np.errstate(all="ignore")
 
 
 def cuda_is_available():

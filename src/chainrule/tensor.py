@@ -339,7 +339,6 @@ class Tensor:
 
     def _apply_inplace(self, result):
         """Write ``result`` (same shape) into this tensor's storage, keeping its dtype."""
-        self._check_inplace()
         array = result._data if isinstance(result, Tensor) else result
         if array.shape != self._data.shape:
             raise ShapeError(
@@ -351,28 +350,46 @@ class Tensor:
         self._bump_version()
         return self
 
+    def _ufunc_inplace(self, method, ufunc, other, alpha=1):
+        """self = ufunc(self, alpha·other), computed straight into this tensor's storage."""
+        self._check_inplace()
+        operand = other._data if isinstance(other, Tensor) else other
+        if alpha != 1:
+            operand = operand * alpha
+        try:
+            getattr(self._namespace(), ufunc)(self._data, operand, out=self._data)
+        except TypeError:
+            found = getattr(operand, "dtype", type(operand).__name__)
+            raise DTypeError(
+                f"{method}: the result of a {self.dtype.name} tensor and {found} cannot be stored in place "
+                f"in the {self.dtype.name} tensor"
+            ) from None
+        except ValueError:
+            raise ShapeError(
+                f"{method}: an operand of shape {tuple(getattr(operand, 'shape', ()))} does not broadcast to "
+                f"this tensor's shape {self.shape}"
+            ) from None
+        self._bump_version()
+        return self
+
     def add_(self, other, alpha=1):
-        """self += alpha * other, in place (outside the graph)."""
-        self._check_inplace()  # before no_grad(), which would hide that we are recording
-        with no_grad():
-            return self._apply_inplace(self + (other * alpha if alpha != 1 else other))
+        """self += alpha·other, in place (outside the graph): ``p.add_(p.grad, alpha=-lr)``."""
+        return self._ufunc_inplace("add_", "add", other, alpha)
 
     def sub_(self, other, alpha=1):
-        self._check_inplace()  # before no_grad(), which would hide that we are recording
-        with no_grad():
-            return self._apply_inplace(self - (other * alpha if alpha != 1 else other))
+        """self -= alpha·other, in place (outside the graph)."""
+        return self._ufunc_inplace("sub_", "subtract", other, alpha)
 
     def mul_(self, other):
-        self._check_inplace()  # before no_grad(), which would hide that we are recording
-        with no_grad():
-            return self._apply_inplace(self * other)
+        """self *= other, in place (outside the graph)."""
+        return self._ufunc_inplace("mul_", "multiply", other)
 
     def div_(self, other):
-        self._check_inplace()  # before no_grad(), which would hide that we are recording
-        with no_grad():
-            return self._apply_inplace(self / other)
+        """self /= other, in place (outside the graph); a float tensor is required."""
+        return self._ufunc_inplace("div_", "true_divide", other)
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        """Limit values to [min, max], in place (outside the graph)."""
         self._check_inplace()  # before no_grad(), which would hide that we are recording
         with no_grad():
             return self._apply_inplace(_ops.clamp(self, min, max))

@@ -12,9 +12,10 @@ Gradients are raw arrays, or Tensors with their own graph when ``create_graph=Tr
 
 import copy
 import gc
+import sys
 
 from .. import dtypes
-from ..backend import namespace_of
+from ..backend import namespace_of, quiet_floating_point
 from ..errors import GraphError, ShapeError
 from ..tensor import Tensor
 from .grad_mode import enable_grad, no_grad, state
@@ -31,7 +32,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if wanted is not None:
         for tensor, grad in zip(wanted, captured):
             if grad is not None:
-                _accumulate_into(tensor, grad, create_graph, shared=True)
+                _accumulate_into(tensor, grad, create_graph, private=False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -98,7 +99,6 @@ def _roots(tensors, grads, create_graph):
                 )
             xp = tensor._namespace()
             array = xp.ones(tensor._data.shape, dtype=tensor._data.dtype)
-            shared = False
         else:
             array = gradient._data if isinstance(gradient, Tensor) else gradient
             if tuple(array.shape) != tuple(tensor.shape):
@@ -108,12 +108,11 @@ def _roots(tensors, grads, create_graph):
                 )
             if array.dtype != tensor._data.dtype:
                 array = array.astype(tensor._data.dtype)
-            shared = True
         if create_graph:
             value = gradient if isinstance(gradient, Tensor) and array is gradient._data else Tensor._wrap(array)
         else:
             value = array
-        roots.append((tensor.grad_fn or tensor, value, shared))
+        roots.append((tensor.grad_fn or tensor, value))
     return roots
 
 
@@ -137,13 +136,16 @@ def count_uses(roots):
 
 
 def _run_without_gc(roots, retain_graph, create_graph, wanted):
-    """``_run`` with Python's cyclic garbage collector paused: a backward pass makes no reference
-    cycles, but its many short-lived objects would otherwise trigger collections that scan the
-    whole (large, alive) graph again and again."""
+    """``_run`` with Python's cyclic garbage collector paused and NumPy's floating-point warnings
+    off. A backward pass makes no reference cycles, but its many short-lived objects would
+    otherwise trigger collections that scan the whole (large, alive) graph again and again. And
+    as in PyTorch, an Inf or NaN gradient is a value, not a warning: ``detect_anomaly`` finds
+    the op that made it."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(roots, retain_graph, create_graph, wanted)
+        with quiet_floating_point():
+            return _run(roots, retain_graph, create_graph, wanted)
     finally:
         if was_enabled:
             gc.enable()
@@ -154,59 +156,76 @@ def _run(roots, retain_graph, create_graph, wanted):
 
     Gradients wait in dicts keyed by node (or leaf tensor) until all users have sent theirs.
     """
-    node_grads, leaf_grads, shared = {}, {}, set()
-    for target, gradient, is_shared in roots:
-        if is_shared and not create_graph:
-            shared.add(id(gradient))
+    node_grads, leaf_grads = {}, {}
+    for target, gradient in roots:
         grads = leaf_grads if isinstance(target, Tensor) else node_grads
         grads[target] = gradient if target not in grads else grads[target] + gradient
     wanted_nodes = {}
     if wanted is not None:
         wanted_nodes = {t.grad_fn: None for t in wanted if t.grad_fn is not None}
-    uses = count_uses(node_grads)
-    ready = [node for node in node_grads if node not in uses]
     with enable_grad() if create_graph else no_grad():
-        while ready:
-            node = ready.pop()
-            gradient = node_grads.pop(node, None)
-            if gradient is None:  # nothing flowed into this node: only release its inputs
-                input_grads = (None,) * len(node.parents)
-            else:
-                if node.hooks or node.retained is not None:
-                    gradient = _run_hooks(node, gradient, create_graph)
-                if wanted_nodes and node in wanted_nodes:
-                    wanted_nodes[node] = gradient
-                input_grads = _call_backward(node, gradient, create_graph)
-                if not retain_graph and node.saved:
-                    node.release()
-            for parent, input_grad in zip(node.parents, input_grads):
-                if parent is None:
-                    continue
-                if isinstance(parent, Tensor):
-                    grads, shape, dtype = leaf_grads, parent._data.shape, parent._data.dtype
-                else:
-                    grads, shape, dtype = node_grads, parent.out_shape, parent.out_dtype
-                    remaining = uses[parent] - 1
-                    uses[parent] = remaining
-                    if remaining == 0:
-                        ready.append(parent)
-                if input_grad is None:
-                    continue
-                if create_graph or input_grad.shape != shape or input_grad.dtype != dtype or not shape:
-                    input_grad = _fit(input_grad, shape, dtype, create_graph)
-                elif input_grad is gradient:
-                    shared.add(id(gradient))  # passed through unchanged: others may hold it too
-                previous = grads.get(parent)
-                grads[parent] = input_grad if previous is None else previous + input_grad
+        _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
         if wanted is not None:
             return [
                 _leaf_gradient(t, leaf_grads, create_graph) if t.grad_fn is None else wanted_nodes.get(t.grad_fn)
                 for t in wanted
             ]
-        for leaf, gradient in leaf_grads.items():
-            gradient = _run_tensor_hooks(leaf._hooks, gradient, create_graph)
-            _accumulate_into(leaf, gradient, create_graph, id(gradient) in shared)
+        while leaf_grads:
+            leaf, gradient = leaf_grads.popitem()
+            if leaf._hooks:
+                gradient = _run_tensor_hooks(leaf._hooks, gradient, create_graph)
+            private = not create_graph and _is_private(gradient)
+            _accumulate_into(leaf, gradient, create_graph, private)
     return None
+
+
+def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph):
+    """Run every node's backward once all its users have sent their gradients."""
+    uses = count_uses(node_grads)
+    ready = [node for node in node_grads if node not in uses]
+    while ready:
+        node = ready.pop()
+        gradient = node_grads.pop(node, None)
+        if gradient is None:  # nothing flowed into this node: only release its inputs
+            input_grads = (None,) * len(node.parents)
+        else:
+            if node.hooks or node.retained is not None:
+                gradient = _run_hooks(node, gradient, create_graph)
+            if wanted_nodes and node in wanted_nodes:
+                wanted_nodes[node] = gradient
+            input_grads = _call_backward(node, gradient, create_graph)
+            if not retain_graph and node.saved:
+                node.release()
+        for parent, input_grad in zip(node.parents, input_grads):
+            if parent is None:
+                continue
+            if isinstance(parent, Tensor):
+                grads, shape, dtype = leaf_grads, parent._data.shape, parent._data.dtype
+            else:
+                grads, shape, dtype = node_grads, parent.out_shape, parent.out_dtype
+                remaining = uses[parent] - 1
+                uses[parent] = remaining
+                if remaining == 0:
+                    ready.append(parent)
+            if input_grad is None:
+                continue
+            if create_graph or input_grad.shape != shape or input_grad.dtype != dtype or not shape:
+                input_grad = _fit(input_grad, shape, dtype, create_graph)
+            previous = grads.get(parent)
+            grads[parent] = input_grad if previous is None else previous + input_grad
+
+
+def _is_private(array):
+    """True if nothing outside the engine holds ``array`` or the memory it is a view of, so a leaf
+    may keep it as ``.grad`` without a copy. Decided by CPython reference counts, as PyTorch's
+    gradient accumulation decides by use counts. The expected references to ``array`` are the
+    caller's variable, this argument and getrefcount's own argument (a gradient that another
+    leaf still waits for in the dict has one more); to its base: the view, ``base`` and
+    getrefcount's argument."""
+    if not array.flags.writeable or sys.getrefcount(array) > 3:
+        return False
+    base = array.base
+    return base is None or (base.base is None and sys.getrefcount(base) <= 3)
 
 
 def _leaf_gradient(tensor, leaf_grads, create_graph):
@@ -255,13 +274,11 @@ def sum_to(gradient, shape, xp):
     lead = gradient.ndim - len(shape)
     if lead < 0:
         raise ShapeError(f"gradient of shape {tuple(gradient.shape)} cannot be summed to shape {tuple(shape)}")
-    axes = tuple(range(lead)) + tuple(
-        lead + i for i, size in enumerate(shape) if size == 1 and gradient.shape[lead + i] != 1
-    )
-    if axes:
-        gradient = xp.sum(gradient, axis=axes, keepdims=True)
-    if lead or tuple(gradient.shape) != tuple(shape):
-        gradient = xp.reshape(gradient, shape)
+    if lead:
+        gradient = xp.sum(gradient, axis=tuple(range(lead)))
+    stretched = tuple(i for i, size in enumerate(shape) if size == 1 and gradient.shape[i] != 1)
+    if stretched:
+        gradient = xp.sum(gradient, axis=stretched, keepdims=True)
     return gradient
 
 
@@ -271,7 +288,7 @@ def _run_hooks(node, gradient, create_graph):
     if node.retained is not None:
         tensor = node.retained()
         if tensor is not None:
-            _accumulate_into(tensor, gradient, create_graph, shared=True)
+            _accumulate_into(tensor, gradient, create_graph, private=False)
     return gradient
 
 
@@ -290,8 +307,8 @@ def _run_tensor_hooks(hooks, gradient, create_graph):
     return gradient
 
 
-def _accumulate_into(tensor, gradient, create_graph, shared):
-    """tensor.grad += gradient, owning a private, writable copy of the array."""
+def _accumulate_into(tensor, gradient, create_graph, private):
+    """tensor.grad += gradient; ``.grad`` always owns its memory (a copy unless ``private``)."""
     if create_graph:
         tensor.grad = gradient if tensor.grad is None else tensor.grad + gradient
         return
@@ -299,8 +316,7 @@ def _accumulate_into(tensor, gradient, create_graph, shared):
         gradient = gradient._data
     existing = tensor.grad
     if existing is None:
-        owned = not shared and gradient.base is None and gradient.flags.writeable
-        tensor.grad = Tensor._wrap(gradient if owned else gradient.copy())
+        tensor.grad = Tensor._wrap(gradient if private else gradient.copy())
     elif existing._data.flags.writeable and existing.grad_fn is None:
         existing._data += gradient
     else:

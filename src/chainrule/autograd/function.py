@@ -9,7 +9,9 @@ An op subclasses ``Function`` and writes two short methods side by side:
 
 A backward rule is written with operators and ``self.xp`` functions only. The engine normally runs
 it on arrays (fast); under ``create_graph=True`` it runs the same rule on Tensors, with ``self.xp``
-the differentiable namespace, so higher-order derivatives need no extra code.
+the differentiable namespace, so higher-order derivatives need no extra code. Backward rules run
+with NumPy's floating-point warnings off (an Inf gradient is a value; ``detect_anomaly`` finds
+where it came from), so they need no ``errstate`` of their own.
 """
 
 import traceback

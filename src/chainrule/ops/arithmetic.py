@@ -54,8 +54,7 @@ class Div(Function):
     def backward(self, grad):
         a, b = self.saved
         need_a, need_b = self.needs_input_grad
-        with self.xp.errstate(divide="ignore", invalid="ignore"):
-            return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
+        return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
 
 
 class Neg(Function):
@@ -82,11 +81,10 @@ class Pow(Function):
         need_a, need_b = self.needs_input_grad
         xp = self.xp
         grad_a = grad_b = None
-        with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            if need_a:
-                grad_a = xp.where(b == 0, 0, grad * b * a ** (b - 1))
-            if need_b:
-                grad_b = xp.where((a == 0) & (b >= 0), 0, grad * z * xp.log(a))
+        if need_a:
+            grad_a = xp.where(b == 0, 0, grad * b * a ** (b - 1))
+        if need_b:
+            grad_b = xp.where((a == 0) & (b >= 0), 0, grad * z * xp.log(a))
         return grad_a, grad_b
 
 

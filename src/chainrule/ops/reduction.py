@@ -15,14 +15,17 @@ ValuesIndices = collections.namedtuple("ValuesIndices", ["values", "indices"])
 
 
 class Reduction(Function):
-    """Base of reductions over ``dims`` (a tuple of axes) with ``keepdim``."""
+    """Base of reductions over ``dims`` (a tuple of axes) with ``keepdim``. Each forward notes
+    the input's ``shape``."""
 
     def __init__(self, dims, keepdim):
         self.dims, self.keepdim = dims, keepdim
 
     def _unreduce(self, value):
         """Re-insert the reduced axes (size 1) so ``value`` broadcasts against the input."""
-        return value if self.keepdim else self.xp.expand_dims(value, self.dims)
+        if self.keepdim:
+            return value
+        return self.xp.reshape(value, tuple(1 if d in self.dims else n for d, n in enumerate(self.shape)))
 
     def _count(self, shape):
         count = 1
@@ -47,7 +50,7 @@ class Mean(Reduction):
 
     def forward(self, x):
         self.shape = x.shape
-        return self.xp.mean(x, axis=self.dims, keepdims=self.keepdim)
+        return self.xp.sum(x, axis=self.dims, keepdims=self.keepdim) / self._count(x.shape)
 
     def backward(self, grad):
         return self.xp.broadcast_to(self._unreduce(grad) / self._count(self.shape), self.shape)
@@ -61,6 +64,7 @@ class Var(Reduction):
         self.correction = correction
 
     def forward(self, x):
+        self.shape = x.shape
         self.save_for_backward(x)
         with self.xp.errstate(divide="ignore", invalid="ignore"):
             return self.xp.var(x, axis=self.dims, keepdims=self.keepdim, ddof=self.correction)
@@ -68,8 +72,8 @@ class Var(Reduction):
     def backward(self, grad):
         (x,) = self.saved
         centered = x - self.xp.mean(x, axis=self.dims, keepdims=True)
-        with self.xp.errstate(divide="ignore", invalid="ignore"):  # n = c: NaN (or ±inf), as in PyTorch
-            return self._unreduce(grad) * centered * 2 / (self._count(x.shape) - self.correction)
+        # n = c divides by zero: NaN (or ±inf), as in PyTorch
+        return self._unreduce(grad) * centered * 2 / (self._count(x.shape) - self.correction)
 
 
 class Std(Reduction):
@@ -80,6 +84,7 @@ class Std(Reduction):
         self.correction = correction
 
     def forward(self, x):
+        self.shape = x.shape
         with self.xp.errstate(divide="ignore", invalid="ignore"):
             y = self.xp.std(x, axis=self.dims, keepdims=self.keepdim, ddof=self.correction)
         self.save_for_backward(x, y)
@@ -88,14 +93,14 @@ class Std(Reduction):
     def backward(self, grad):
         x, y = self.saved
         centered = x - self.xp.mean(x, axis=self.dims, keepdims=True)
-        with self.xp.errstate(divide="ignore", invalid="ignore"):
-            return self._unreduce(grad) * centered / (self._unreduce(y) * (self._count(x.shape) - self.correction))
+        return self._unreduce(grad) * centered / (self._unreduce(y) * (self._count(x.shape) - self.correction))
 
 
 class Prod(Reduction):
     """y = Π x.   ∂y/∂xᵢ = Π_{j≠i} xⱼ  (exact with zeros: no division by a zero xᵢ)"""
 
     def forward(self, x):
+        self.shape = x.shape
         self.save_for_backward(x)
         return self.xp.prod(x, axis=self.dims, keepdims=self.keepdim)
 
@@ -120,6 +125,7 @@ class AMax(Reduction):
     reduce = "max"
 
     def forward(self, x):
+        self.shape = x.shape
         y = getattr(self.xp, self.reduce)(x, axis=self.dims, keepdims=self.keepdim)
         self.save_for_backward(x, y)
         return y
@@ -165,6 +171,7 @@ class LogSumExp(Reduction):
     """y = m + ln Σ e^(x - m), m = max x.   ∂y/∂x = e^(x - y)  (softmax)"""
 
     def forward(self, x):
+        self.shape = x.shape
         xp = self.xp
         m = xp.max(x, axis=self.dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)  # all -inf (or inf) rows: keep e^(x - m) meaningful
