@@ -834,3 +834,11 @@ def test_numpy_array_and_list_operands_become_tensors_of_their_own_dtype():
     assert t.grad.tolist() == [1.0, 1.0, 1.0]
     with pytest.raises(TypeError, match="expected numbers"):
         t + "a"
+
+
+def test_max_along_dim_of_a_0d_tensor_is_the_element_at_index_0():
+    x = cr.tensor(3.0, requires_grad=True)
+    values, indices = x.max(dim=0)
+    assert values.item() == 3.0 and indices.item() == 0 and indices.dtype == cr.int64
+    values.backward()
+    assert x.grad.item() == 1.0

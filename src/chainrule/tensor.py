@@ -12,12 +12,24 @@ from .errors import DTypeError, GraphError, ShapeError
 
 
 class VersionCounter:
-    """Counts in-place changes to a storage; tensors that are views of it share the counter."""
+    """Counts in-place changes to a storage; tensors that are views of it share the counter.
 
-    __slots__ = ("value",)
+    ``changed_at`` is the number of the storage's last change among all in-place changes so far
+    (``VersionCounter.changes``), so a graph node can tell with one comparison whether anything
+    at all changed since it saved its arrays.
+    """
+
+    __slots__ = ("value", "changed_at")
+    changes = 0  # in-place changes so far, over all tensors
 
     def __init__(self):
         self.value = 0
+        self.changed_at = 0
+
+    def bump(self):
+        VersionCounter.changes += 1
+        self.value += 1
+        self.changed_at = VersionCounter.changes
 
 
 class RemovableHandle:
@@ -328,7 +340,7 @@ class Tensor:
             )
 
     def _bump_version(self):
-        self._version.value += 1
+        self._version.bump()
 
     def __setitem__(self, index, value):
         self._check_inplace()

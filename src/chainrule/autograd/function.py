@@ -18,7 +18,7 @@ import traceback
 
 from ..backend import namespace_of, numpy_namespace
 from ..errors import AnomalyError, GraphError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, VersionCounter
 from .grad_mode import state
 
 
@@ -50,6 +50,7 @@ class Function:
     retained = None  # weak reference to an output tensor that asked for retain_grad()
     creation_stack = None  # recorded under detect_anomaly()
     _saved_origins = None
+    _recorded_at = 0
     _freed = False
 
     def forward(self, *arrays):
@@ -109,8 +110,13 @@ class Function:
         self.out_shape = out.shape
         self.out_dtype = out.dtype
         result = Tensor._wrap(out, True, self)
-        if self.saved:
-            self._track_saved(inputs, arrays, out, result)
+        saved = self.saved
+        if saved:
+            self._recorded_at = VersionCounter.changes
+            if len(saved) == 1 and saved[0] is out:  # the common case: only the output is saved
+                self._saved_origins = [-1, result._version, 0]
+            else:
+                self._track_saved(inputs, arrays, out, result)
         if state.anomaly:
             self.creation_stack = "".join(traceback.format_stack()[:-2])  # all but _record and __call__
         return result
@@ -141,6 +147,8 @@ class Function:
                 "values were freed by the first backward; pass retain_graph=True to the first "
                 "backward() if you need to backward twice"
             )
+        if VersionCounter.changes == self._recorded_at:
+            return  # no tensor anywhere changed in place since this node was recorded
         origins = self._saved_origins
         for position in range(0, len(origins), 3):
             counter, expected = origins[position + 1], origins[position + 2]

@@ -250,6 +250,8 @@ def _extreme(x, dim, keepdim, other, pairwise, full, find, name):
     if dim is None:
         return _reduce(full, x, None, False, name)
     axis = normalize_dim(dim, x.ndim, name)
+    if x.ndim == 0:  # one element: it is the extreme, at index 0
+        return ValuesIndices(x.clone(), Tensor._wrap(x._namespace().zeros((), dtype="int64")))
     values = MaxAlongDim(axis, keepdim, find)(x)
     indices = argmax(x, axis, keepdim) if find == "argmax" else argmin(x, axis, keepdim)
     return ValuesIndices(values, indices)
