@@ -56,12 +56,16 @@ class Mean(Reduction):
         return self.xp.broadcast_to(self._unreduce(grad) / self._count(self.shape), self.shape)
 
 
-class Var(Reduction):
-    """y = Σ (x - x̄)² / (n - c).   ∂y/∂x = 2(x - x̄)/(n - c)"""
+class Spread(Reduction):
+    """Base of var and std: they divide by n - ``correction`` (1: Bessel's correction)."""
 
     def __init__(self, dims, keepdim, correction):
         super().__init__(dims, keepdim)
         self.correction = correction
+
+
+class Var(Spread):
+    """y = Σ (x - x̄)² / (n - c).   ∂y/∂x = 2(x - x̄)/(n - c)"""
 
     def forward(self, x):
         self.shape = x.shape
@@ -76,12 +80,8 @@ class Var(Reduction):
         return self._unreduce(grad) * centered * 2 / (self._count(x.shape) - self.correction)
 
 
-class Std(Reduction):
+class Std(Spread):
     """y = √var(x).   ∂y/∂x = (x - x̄) / ((n - c)·y)"""
-
-    def __init__(self, dims, keepdim, correction):
-        super().__init__(dims, keepdim)
-        self.correction = correction
 
     def forward(self, x):
         self.shape = x.shape
