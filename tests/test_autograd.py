@@ -742,3 +742,22 @@ def test_a_gradient_two_leaves_receive_is_copied_for_each():
     (a + b).backward(cr.ones(3))  # add passes one array to both
     assert a.grad._data is not b.grad._data
     assert not np.shares_memory(a.grad._data, b.grad._data)
+
+
+def test_changing_a_view_in_place_counts_as_changing_the_tensor_it_views():
+    x = cr.ones(2, 3, requires_grad=True)
+    y = x.exp()  # saves its output
+    flat = y.detach().reshape(6)  # a view of y's memory
+    with cr.no_grad():
+        flat[0] = 100.0
+    with pytest.raises(GraphError, match="in-place"):
+        y.sum().backward()
+
+
+def test_a_copy_made_by_indexing_does_not_share_the_version():
+    x = cr.ones(4, requires_grad=True)
+    y = x.exp()
+    picked = y.detach()[cr.tensor([0, 2])]  # advanced indexing copies
+    picked.zero_()
+    y.sum().backward()  # y itself was not changed
+    assert x.grad.tolist() == pytest.approx([np.e] * 4)

@@ -14,7 +14,7 @@ def values(t):
 
 
 def version(t):
-    return t._version.value
+    return t._version
 
 
 # ---------------------------------------------------------------- creation and dtype inference

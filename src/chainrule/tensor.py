@@ -59,7 +59,7 @@ class Tensor:
                 [1., 1.]])
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_version_counter", "_hooks", "__weakref__")
     __array_priority__ = 1000  # ndarray <op> Tensor defers to Tensor's reflected operator
 
     def __init__(self, data, dtype=None, requires_grad=False, device=None):
@@ -68,7 +68,7 @@ class Tensor:
         self._data = as_array(data, dtype, device)
         self.grad = None
         self.grad_fn = None
-        self._version = VersionCounter()
+        self._version_counter = None
         self._hooks = None
         self.requires_grad = False
         if requires_grad:
@@ -82,9 +82,21 @@ class Tensor:
         tensor.requires_grad = requires_grad
         tensor.grad = None
         tensor.grad_fn = grad_fn
-        tensor._version = VersionCounter()
+        tensor._version_counter = None  # made on first need: see _counter
         tensor._hooks = None
         return tensor
+
+    def _counter(self):
+        """This tensor's version counter, made when first needed (most tensors never need one)."""
+        counter = self._version_counter
+        if counter is None:
+            counter = self._version_counter = VersionCounter()
+        return counter
+
+    @property
+    def _version(self):
+        """How many times this tensor's storage was changed in place (PyTorch's ``_version``)."""
+        return 0 if self._version_counter is None else self._version_counter.value
 
     # ----------------------------------------------------------------- attributes
     @property
@@ -169,7 +181,7 @@ class Tensor:
     def detach(self):
         """The same data, cut from the graph (shares storage and version counter)."""
         tensor = Tensor._wrap(self._data)
-        tensor._version = self._version
+        tensor._version_counter = self._counter()
         return tensor
 
     def detach_(self):
@@ -340,7 +352,7 @@ class Tensor:
             )
 
     def _bump_version(self):
-        self._version.bump()
+        self._counter().bump()
 
     def __setitem__(self, index, value):
         self._check_inplace()

@@ -236,7 +236,7 @@ def _leaf_gradient(tensor, leaf_grads, create_graph):
 
 
 def _call_backward(node, gradient, create_graph):
-    if node._saved_origins or node._freed:
+    if node._guarded is not None or node._freed:
         node.check_saved_versions()
     if create_graph:
         differentiable = copy.copy(node)

@@ -49,8 +49,10 @@ class Function:
     hooks = None  # tensor hooks registered on this node's output
     retained = None  # weak reference to an output tensor that asked for retain_grad()
     creation_stack = None  # recorded under detect_anomaly()
-    _saved_origins = None
-    _recorded_at = 0
+    returns_view = False  # True for ops whose output may share memory with their first input
+    _saved_sources = None  # per saved array: -1 the output, i input i, None neither
+    _guarded = None  # the version counters of the saved arrays' tensors (one counter, or a tuple)
+    _recorded_at = 0  # VersionCounter.changes when the node was recorded
     _freed = False
 
     def forward(self, *arrays):
@@ -102,7 +104,15 @@ class Function:
             for tensor in inputs:
                 if tensor.requires_grad:
                     return self._record(inputs, arrays, out)
-        return Tensor._wrap(out)
+        result = Tensor._wrap(out)
+        if self.returns_view:
+            self._share_version(inputs[0], result)
+        return result
+
+    def _share_version(self, source, result):
+        """A view shares its source's version counter: changing either changes both."""
+        if self.xp.may_share_memory(result._data, source._data):
+            result._version_counter = source._counter()
 
     def _record(self, inputs, arrays, out):
         """Make this op a node of the graph: link it to its inputs and guard what it saved."""
@@ -110,11 +120,14 @@ class Function:
         self.out_shape = out.shape
         self.out_dtype = out.dtype
         result = Tensor._wrap(out, True, self)
+        if self.returns_view:
+            self._share_version(inputs[0], result)
         saved = self.saved
         if saved:
             self._recorded_at = VersionCounter.changes
             if len(saved) == 1 and saved[0] is out:  # the common case: only the output is saved
-                self._saved_origins = [-1, result._version, 0]
+                self._saved_sources = _OUTPUT_ONLY
+                self._guarded = result._counter()
             else:
                 self._track_saved(inputs, arrays, out, result)
         if state.anomaly:
@@ -122,22 +135,24 @@ class Function:
         return result
 
     def _track_saved(self, inputs, arrays, out, result):
-        """Note where each saved array came from (-1: the output, i: input i, None: neither) and
-        its tensor's version, so that backward can refuse arrays changed in place since and can
-        rebuild them as Tensors for create_graph. One flat list: source, counter, version, ..."""
-        origins = []
+        """Note which tensor each saved array belongs to, so that backward can refuse arrays changed
+        in place since, and can rebuild them as Tensors for create_graph."""
+        sources, guarded = [], []
         for array in self.saved:
             if array is out:
-                origins += (-1, result._version, 0)
+                sources.append(-1)
+                guarded.append(result._counter())
                 continue
             for index in range(len(arrays)):
                 if array is arrays[index]:
-                    counter = inputs[index]._version
-                    origins += (index, counter, counter.value)
+                    sources.append(index)
+                    guarded.append(inputs[index]._counter())
                     break
             else:
-                origins += (None, None, 0)
-        self._saved_origins = origins
+                sources.append(None)
+                guarded.append(None)
+        self._saved_sources = sources
+        self._guarded = guarded
 
     def check_saved_versions(self):
         """Raise if a tensor this node saved was modified in place since the forward pass."""
@@ -149,22 +164,19 @@ class Function:
             )
         if VersionCounter.changes == self._recorded_at:
             return  # no tensor anywhere changed in place since this node was recorded
-        origins = self._saved_origins
-        for position in range(0, len(origins), 3):
-            counter, expected = origins[position + 1], origins[position + 2]
-            if counter is not None and counter.value != expected:
-                shape = tuple(self.saved[position // 3].shape)
+        guarded = self._guarded
+        for position, counter in enumerate((guarded,) if type(guarded) is VersionCounter else guarded):
+            if counter is not None and counter.changed_at > self._recorded_at:
                 raise GraphError(
-                    f"{self.name}: a tensor of shape {shape} saved for backward was modified by an "
-                    f"in-place operation (expected version {expected}, found version {counter.value}); "
+                    f"{self.name}: a tensor of shape {tuple(self.saved[position].shape)} saved for backward "
+                    f"was modified by an in-place operation afterwards (it is now at version {counter.value}); "
                     "clone() it before changing it, or change it after backward()"
                 )
 
     def saved_tensors(self):
         """The saved arrays as Tensors connected to the graph (for create_graph=True)."""
         tensors = []
-        sources = self._saved_origins[::3] if self._saved_origins else [None] * len(self.saved)
-        for array, source in zip(self.saved, sources):
+        for array, source in zip(self.saved, self._saved_sources or [None] * len(self.saved)):
             if source == -1:
                 tensors.append(Tensor._wrap(array, True, self))
                 continue
@@ -181,7 +193,7 @@ class Function:
         """Free the saved arrays after backward (unless the graph is retained)."""
         if self.saved:
             self.saved = ()
-            self._saved_origins = None
+            self._guarded = None
             self._freed = True
 
     def _check_finite(self, arrays, phase):
@@ -195,6 +207,9 @@ class Function:
                 raise AnomalyError(
                     f"{type(self).__name__} produced NaN or Inf in its {phase}{where}; the op was created at:\n{stack}"
                 )
+
+
+_OUTPUT_ONLY = (-1,)
 
 
 def ordinal(n):

@@ -13,6 +13,8 @@ from ..tensor import Tensor
 class GetItem(Function):
     """y = x[i].   ∂L/∂x = zeros with g added at i"""
 
+    returns_view = True
+
     def __init__(self, index):
         self.index = index
 

@@ -16,6 +16,8 @@ from .operands import normalize_dim, normalize_dims
 class Reshape(Function):
     """y = x with a new shape.   ∂L/∂x = g reshaped back"""
 
+    returns_view = True
+
     def __init__(self, shape):
         self.shape = shape
 
@@ -30,6 +32,8 @@ class Reshape(Function):
 class Permute(Function):
     """y = x with axes reordered.   ∂L/∂x = g with the inverse order"""
 
+    returns_view = True
+
     def __init__(self, axes):
         self.axes = axes
 
@@ -43,6 +47,8 @@ class Permute(Function):
 
 class BroadcastTo(Function):
     """y = x repeated along broadcast dimensions.   ∂L/∂x = g summed over them (by the engine)"""
+
+    returns_view = True
 
     def __init__(self, shape):
         self.shape = shape
