@@ -277,11 +277,10 @@ class Tensor:
         return self.to(device="cpu")
 
     def cuda(self, device=None):
-        return self.to(
-            device=backend.Device("cuda", device if isinstance(device, int) else None)
-            if not isinstance(device, str)
-            else device
-        )
+        """A copy on a GPU: ``t.cuda()``, ``t.cuda(1)`` or ``t.cuda("cuda:1")`` (needs CuPy)."""
+        if device is None or isinstance(device, int):
+            device = backend.Device("cuda", device)
+        return self.to(device=device)
 
     def float(self):
         return self.to(dtypes.float32)
@@ -358,7 +357,7 @@ class Tensor:
         self._check_inplace()
         if isinstance(value, Tensor):
             value = value._data
-        self._data[_ops.array_index(index)] = value
+        self._data[_ops.array_index(index, self.device)] = value
         self._bump_version()
 
     def _apply_inplace(self, result):

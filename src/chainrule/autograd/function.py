@@ -14,6 +14,7 @@ with NumPy's floating-point warnings off (an Inf gradient is a value; ``detect_a
 where it came from), so they need no ``errstate`` of their own.
 """
 
+import operator
 import traceback
 
 from ..backend import namespace_of, numpy_namespace
@@ -125,9 +126,12 @@ class Function:
         saved = self.saved
         if saved:
             self._recorded_at = VersionCounter.changes
-            if len(saved) == 1 and saved[0] is out:  # the common case: only the output is saved
+            if len(saved) == 1 and saved[0] is out:  # the common cases: the output is saved ...
                 self._saved_sources = _OUTPUT_ONLY
                 self._guarded = result._counter()
+            elif len(saved) == len(arrays) and all(map(operator.is_, saved, arrays)):  # ... or the inputs
+                self._saved_sources = range(len(arrays))
+                self._guarded = [tensor._counter() for tensor in inputs]
             else:
                 self._track_saved(inputs, arrays, out, result)
         if state.anomaly:

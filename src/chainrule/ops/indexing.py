@@ -7,6 +7,7 @@ picked more than once (repeated integer indices) receive the sum of their gradie
 import numpy as np
 
 from ..autograd.function import Function
+from ..backend import CPU, to_device
 from ..tensor import Tensor
 
 
@@ -39,21 +40,22 @@ class ScatterAdd(Function):
         return grad[self.index]
 
 
-def array_index(index):
-    """An index with Tensors and lists turned into arrays, ready for an ndarray."""
+def array_index(index, device=CPU):
+    """An index with Tensors and lists turned into arrays on ``device``, ready for an ndarray."""
     if isinstance(index, tuple):
-        return tuple(_index_part(part) for part in index)
-    return _index_part(index)
+        return tuple(_index_part(part, device) for part in index)
+    return _index_part(index, device)
 
 
-def _index_part(part):
+def _index_part(part, device):
     if isinstance(part, Tensor):
-        return part._data
-    if isinstance(part, list):
-        array = np.asarray(part)
-        if array.dtype.kind not in "biu":
-            raise IndexError(f"index lists must hold ints or bools, got {part!r}"[:200])
-        return array
+        part = part._data
+    elif isinstance(part, list):
+        part = np.asarray(part)
+        if part.dtype.kind not in "biu":
+            raise IndexError(f"index lists must hold ints or bools, got {part.tolist()!r}"[:200])
+    if device != CPU and isinstance(part, np.ndarray):
+        part = to_device(part, device)
     return part
 
 
@@ -64,7 +66,7 @@ def getitem(x, index):
 
         >>> logp[cr.arange(n), targets]      # logp: (N, C), targets: (N,) int64 -> (N,)
     """
-    index = array_index(index)
+    index = array_index(index, x.device)
     try:
         return GetItem(index)(x)
     except IndexError as error:
@@ -73,7 +75,7 @@ def getitem(x, index):
 
 def scatter_add(shape, index, values):
     """zeros(shape) with ``values`` added at ``index`` (the transpose of indexing)."""
-    return ScatterAdd(tuple(shape), array_index(index))(values)
+    return ScatterAdd(tuple(shape), array_index(index, values.device))(values)
 
 
 def _describe(index):
