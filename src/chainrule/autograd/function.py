@@ -86,10 +86,15 @@ class Function:
 
     def __call__(self, *inputs):
         """Run forward on the inputs' arrays; record this node when a gradient is needed."""
-        arrays = [tensor._data for tensor in inputs]
-        xp = namespace_of(arrays[0])
-        if xp is not self.xp:
-            self.xp = xp
+        if len(inputs) == 1:  # nearly every op has one or two inputs: their tuples spelled out
+            arrays = (inputs[0]._data,)
+        elif len(inputs) == 2:
+            arrays = (inputs[0]._data, inputs[1]._data)
+        else:
+            arrays = tuple([tensor._data for tensor in inputs])
+        xp = self.xp
+        if type(arrays[0]) is not xp.ndarray:  # the class default (NumPy) fits CPU arrays
+            xp = self.xp = namespace_of(arrays[0])
         try:
             out = self.forward(*arrays)
         except ValueError as error:
@@ -101,6 +106,7 @@ class Function:
             out = xp.asarray(out)
         if state.anomaly:
             self._check_finite((out,), "forward")
+            self.creation_stack = "".join(traceback.format_stack()[:-1])  # all but this call
         if state.enabled:
             for tensor in inputs:
                 if tensor.requires_grad:
@@ -117,7 +123,12 @@ class Function:
 
     def _record(self, inputs, arrays, out):
         """Make this op a node of the graph: link it to its inputs and guard what it saved."""
-        self.parents = tuple([tensor.grad_fn or (tensor if tensor.requires_grad else None) for tensor in inputs])
+        if len(inputs) == 1:
+            self.parents = (_parent(inputs[0]),)
+        elif len(inputs) == 2:
+            self.parents = (_parent(inputs[0]), _parent(inputs[1]))
+        else:
+            self.parents = tuple([_parent(tensor) for tensor in inputs])
         self.out_shape = out.shape
         self.out_dtype = out.dtype
         result = Tensor._wrap(out, True, self)
@@ -134,8 +145,6 @@ class Function:
                 self._guarded = [tensor._counter() for tensor in inputs]
             else:
                 self._track_saved(inputs, arrays, out, result)
-        if state.anomaly:
-            self.creation_stack = "".join(traceback.format_stack()[:-2])  # all but _record and __call__
         return result
 
     def _track_saved(self, inputs, arrays, out, result):
@@ -214,6 +223,12 @@ class Function:
 
 
 _OUTPUT_ONLY = (-1,)
+
+
+def _parent(tensor):
+    """What a node links to for an input: its grad_fn, the input itself if it is a leaf needing
+    grad, or None."""
+    return tensor.grad_fn or (tensor if tensor.requires_grad else None)
 
 
 def ordinal(n):
