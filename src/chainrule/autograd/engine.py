@@ -17,7 +17,7 @@ import sys
 from .. import dtypes
 from ..backend import namespace_of, quiet_floating_point
 from ..errors import GraphError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, VersionCounter
 from .grad_mode import enable_grad, no_grad, state
 
 
@@ -183,6 +183,7 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
     """Run every node's backward once all its users have sent their gradients."""
     uses = count_uses(node_grads)
     ready = [node for node in node_grads if node not in uses]
+    checked = create_graph or state.anomaly  # every node through _call_backward's full path
     while ready:
         node = ready.pop()
         gradient = node_grads.pop(node, None)
@@ -193,7 +194,14 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
                 gradient = _run_hooks(node, gradient, create_graph)
             if wanted_nodes and node in wanted_nodes:
                 wanted_nodes[node] = gradient
-            input_grads = _call_backward(node, gradient, create_graph)
+            if checked or node._freed or (node._guarded is not None and node._recorded_at != VersionCounter.changes):
+                input_grads = _call_backward(node, gradient, create_graph)
+            else:  # the common case: first order, saved arrays unchanged since the forward pass
+                input_grads = node.backward(gradient)
+                if type(input_grads) is not tuple:
+                    input_grads = (input_grads,)
+                if len(input_grads) != len(node.parents):
+                    _wrong_count(node, input_grads)
             if not retain_graph and node.saved:
                 node.release()
         for parent, input_grad in zip(node.parents, input_grads):
@@ -248,10 +256,14 @@ def _call_backward(node, gradient, create_graph):
     if type(result) is not tuple:
         result = (result,)
     if len(result) != len(node.parents):
-        raise RuntimeError(f"{node.name}.backward returned {len(result)} gradients for {len(node.parents)} inputs")
+        _wrong_count(node, result)
     if state.anomaly:
         node._check_finite([_array(g) for g in result], "backward")
     return result
+
+
+def _wrong_count(node, grads):
+    raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for {len(node.parents)} inputs")
 
 
 def _fit(gradient, shape, dtype, create_graph):
