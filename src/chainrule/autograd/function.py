@@ -52,7 +52,7 @@ class Function:
     creation_stack = None  # recorded under detect_anomaly()
     returns_view = False  # True for ops whose output may share memory with their first input
     _saved_sources = None  # per saved array: -1 the output, i input i, None neither
-    _guarded = None  # the version counters of the saved arrays' tensors (one counter, or a tuple)
+    _guarded = None  # per saved array, its tensor's version counter or the input tensor itself (or one counter)
     _recorded_at = 0  # VersionCounter.changes when the node was recorded
     _freed = False
 
@@ -123,12 +123,14 @@ class Function:
 
     def _record(self, inputs, arrays, out):
         """Make this op a node of the graph: link it to its inputs and guard what it saved."""
-        if len(inputs) == 1:
-            self.parents = (_parent(inputs[0]),)
+        if len(inputs) == 1:  # spelled out for one and two inputs, nearly every op
+            (x,) = inputs
+            self.parents = (x.grad_fn or (x if x.requires_grad else None),)
         elif len(inputs) == 2:
-            self.parents = (_parent(inputs[0]), _parent(inputs[1]))
+            a, b = inputs
+            self.parents = (a.grad_fn or (a if a.requires_grad else None), b.grad_fn or (b if b.requires_grad else None))
         else:
-            self.parents = tuple([_parent(tensor) for tensor in inputs])
+            self.parents = tuple([t.grad_fn or (t if t.requires_grad else None) for t in inputs])
         self.out_shape = out.shape
         self.out_dtype = out.dtype
         result = Tensor._wrap(out, True, self)
@@ -142,7 +144,7 @@ class Function:
                 self._guarded = result._counter()
             elif len(saved) == len(arrays) and all(map(operator.is_, saved, arrays)):  # ... or the inputs
                 self._saved_sources = range(len(arrays))
-                self._guarded = [tensor._counter() for tensor in inputs]
+                self._guarded = inputs  # their counters looked up when checked (made then if need be)
             else:
                 self._track_saved(inputs, arrays, out, result)
         return result
@@ -178,7 +180,10 @@ class Function:
         if VersionCounter.changes == self._recorded_at:
             return  # no tensor anywhere changed in place since this node was recorded
         guarded = self._guarded
-        for position, counter in enumerate((guarded,) if type(guarded) is VersionCounter else guarded):
+        for position, guard in enumerate((guarded,) if type(guarded) is VersionCounter else guarded):
+            # An input is guarded through its tensor: a counter it gets later was made for a change
+            # after this node, so its changed_at is after _recorded_at too.
+            counter = guard._version_counter if isinstance(guard, Tensor) else guard
             if counter is not None and counter.changed_at > self._recorded_at:
                 raise GraphError(
                     f"{self.name}: a tensor of shape {tuple(self.saved[position].shape)} saved for backward "
@@ -223,12 +228,6 @@ class Function:
 
 
 _OUTPUT_ONLY = (-1,)
-
-
-def _parent(tensor):
-    """What a node links to for an input: its grad_fn, the input itself if it is a leaf needing
-    grad, or None."""
-    return tensor.grad_fn or (tensor if tensor.requires_grad else None)
 
 
 def ordinal(n):
