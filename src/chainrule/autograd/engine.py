@@ -186,9 +186,10 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
     checked = create_graph or state.anomaly  # every node through _call_backward's full path
     while ready:
         node = ready.pop()
+        parents = node.parents
         gradient = node_grads.pop(node, None)
         if gradient is None:  # nothing flowed into this node: only release its inputs
-            input_grads = (None,) * len(node.parents)
+            input_grads = (None,) * len(parents)
         else:
             if node.hooks or node.retained is not None:
                 gradient = _run_hooks(node, gradient, create_graph)
@@ -200,11 +201,11 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
                 input_grads = node.backward(gradient)
                 if type(input_grads) is not tuple:
                     input_grads = (input_grads,)
-                if len(input_grads) != len(node.parents):
+                if len(input_grads) != len(parents):
                     _wrong_count(node, input_grads)
             if not retain_graph and node.saved:
-                node.release()
-        for parent, input_grad in zip(node.parents, input_grads):
+                node.saved, node._guarded, node._freed = (), None, True  # node.release(), without the call
+        for parent, input_grad in zip(parents, input_grads):
             if parent is None:
                 continue
             if isinstance(parent, Tensor):
