@@ -195,9 +195,9 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
                 gradient = _run_hooks(node, gradient, create_graph)
             if wanted_nodes and node in wanted_nodes:
                 wanted_nodes[node] = gradient
-            if checked or node._freed or (node._guarded is not None and node._recorded_at != VersionCounter.changes):
+            if checked or node._freed or node._recorded_at != VersionCounter.changes:
                 input_grads = _call_backward(node, gradient, create_graph)
-            else:  # the common case: first order, saved arrays unchanged since the forward pass
+            else:  # the common case: first order, no in-place change anywhere since the node was recorded
                 input_grads = node.backward(gradient)
                 if type(input_grads) is not tuple:
                     input_grads = (input_grads,)
@@ -218,7 +218,8 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
                     ready.append(parent)
             if input_grad is None:
                 continue
-            if create_graph or input_grad.shape != shape or input_grad.dtype != dtype or not shape:
+            # (dtypes are canonical objects: an equal one that is not the same one only takes _fit's path)
+            if create_graph or input_grad.shape != shape or input_grad.dtype is not dtype or not shape:
                 input_grad = _fit(input_grad, shape, dtype, create_graph)
             previous = grads.get(parent)
             grads[parent] = input_grad if previous is None else previous + input_grad

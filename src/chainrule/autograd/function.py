@@ -136,9 +136,9 @@ class Function:
         result = Tensor._wrap(out, True, self)
         if self.returns_view:
             self._share_version(inputs[0], result)
+        self._recorded_at = VersionCounter.changes
         saved = self.saved
         if saved:
-            self._recorded_at = VersionCounter.changes
             if len(saved) == 1 and saved[0] is out:  # the common cases: the output is saved ...
                 self._saved_sources = _OUTPUT_ONLY
                 self._guarded = result._counter()
