@@ -87,10 +87,13 @@ class Tensor:
         return tensor
 
     def _counter(self):
-        """This tensor's version counter, made when first needed (most tensors never need one)."""
+        """This tensor's version counter, made when first needed (most tensors never need one).
+        The node that computed the tensor gets it too: it guards a saved output through it."""
         counter = self._version_counter
         if counter is None:
             counter = self._version_counter = VersionCounter()
+            if self.grad_fn is not None:
+                self.grad_fn.output_counter = counter
         return counter
 
     @property
@@ -186,6 +189,7 @@ class Tensor:
 
     def detach_(self):
         """Cut this tensor from the graph in place; it becomes a leaf."""
+        self._counter()  # while grad_fn still sees it: the node may have saved this tensor
         self.grad_fn = None
         self.requires_grad = False
         return self

@@ -52,7 +52,8 @@ class Function:
     creation_stack = None  # recorded under detect_anomaly()
     returns_view = False  # True for ops whose output may share memory with their first input
     _saved_sources = None  # per saved array: -1 the output, i input i, None neither
-    _guarded = None  # per saved array, its tensor's version counter or the input tensor itself (or one counter)
+    _guarded = None  # per saved array: its tensor's version counter or the input tensor itself; or _OUTPUT_ONLY
+    output_counter = None  # the output's version counter, handed over when the output first needs one
     _recorded_at = 0  # VersionCounter.changes when the node was recorded
     _freed = False
 
@@ -119,7 +120,7 @@ class Function:
     def _share_version(self, source, result):
         """A view shares its source's version counter: changing either changes both."""
         if self.xp.may_share_memory(result._data, source._data):
-            result._version_counter = source._counter()
+            result._version_counter = self.output_counter = source._counter()
 
     def _record(self, inputs, arrays, out):
         """Make this op a node of the graph: link it to its inputs and guard what it saved."""
@@ -140,8 +141,7 @@ class Function:
         saved = self.saved
         if saved:
             if len(saved) == 1 and saved[0] is out:  # the common cases: the output is saved ...
-                self._saved_sources = _OUTPUT_ONLY
-                self._guarded = result._counter()
+                self._saved_sources = self._guarded = _OUTPUT_ONLY  # guarded through output_counter
             elif len(saved) == len(arrays) and all(map(operator.is_, saved, arrays)):  # ... or the inputs
                 self._saved_sources = range(len(arrays))
                 self._guarded = inputs  # their counters looked up when checked (made then if need be)
@@ -180,9 +180,9 @@ class Function:
         if VersionCounter.changes == self._recorded_at:
             return  # no tensor anywhere changed in place since this node was recorded
         guarded = self._guarded
-        for position, guard in enumerate((guarded,) if type(guarded) is VersionCounter else guarded):
-            # An input is guarded through its tensor: a counter it gets later was made for a change
-            # after this node, so its changed_at is after _recorded_at too.
+        for position, guard in enumerate((self.output_counter,) if guarded is _OUTPUT_ONLY else guarded):
+            # The output and the inputs are guarded through counters they get when first needed:
+            # one made later was made for a change after this node, so its changed_at is later too.
             counter = guard._version_counter if isinstance(guard, Tensor) else guard
             if counter is not None and counter.changed_at > self._recorded_at:
                 raise GraphError(
@@ -196,7 +196,7 @@ class Function:
         tensors = []
         for array, source in zip(self.saved, self._saved_sources or [None] * len(self.saved)):
             if source == -1:
-                tensors.append(Tensor._wrap(array, True, self))
+                tensors.append(_rebuilt(array, self))
                 continue
             parent = self.parents[source] if source is not None else None
             if parent is None:
@@ -204,7 +204,7 @@ class Function:
             elif isinstance(parent, Tensor):
                 tensors.append(parent)
             else:
-                tensors.append(Tensor._wrap(array, True, parent))
+                tensors.append(_rebuilt(array, parent))
         return tensors
 
     def release(self):
@@ -228,6 +228,14 @@ class Function:
 
 
 _OUTPUT_ONLY = (-1,)
+
+
+def _rebuilt(array, node):
+    """A saved array as a Tensor computed by ``node`` (for create_graph). It has a version counter of
+    its own from the start, so it never hands one to ``node`` in place of the real output's."""
+    tensor = Tensor._wrap(array, True, node)
+    tensor._version_counter = VersionCounter()
+    return tensor
 
 
 def ordinal(n):
