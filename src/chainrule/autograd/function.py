@@ -129,7 +129,10 @@ class Function:
             self.parents = (x.grad_fn or (x if x.requires_grad else None),)
         elif len(inputs) == 2:
             a, b = inputs
-            self.parents = (a.grad_fn or (a if a.requires_grad else None), b.grad_fn or (b if b.requires_grad else None))
+            self.parents = (
+                a.grad_fn or (a if a.requires_grad else None),
+                b.grad_fn or (b if b.requires_grad else None),
+            )
         else:
             self.parents = tuple([t.grad_fn or (t if t.requires_grad else None) for t in inputs])
         self.out_shape = out.shape
