@@ -204,7 +204,7 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
                 if len(input_grads) != len(parents):
                     _wrong_count(node, input_grads)
             if not retain_graph and node.saved:
-                node.saved, node._guarded, node._freed = (), None, True  # node.release(), without the call
+                node.saved, node._guarded, node._freed = (), None, True  # free what backward needed
         for parent, input_grad in zip(parents, input_grads):
             if parent is None:
                 continue

@@ -210,13 +210,6 @@ class Function:
                 tensors.append(_rebuilt(array, parent))
         return tensors
 
-    def release(self):
-        """Free the saved arrays after backward (unless the graph is retained)."""
-        if self.saved:
-            self.saved = ()
-            self._guarded = None
-            self._freed = True
-
     def _check_finite(self, arrays, phase):
         for position, array in enumerate(arrays):
             if array is None or array.dtype.kind != "f":
