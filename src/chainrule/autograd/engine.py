@@ -14,6 +14,8 @@ import copy
 import gc
 import sys
 
+import numpy as np
+
 from .. import dtypes
 from ..backend import namespace_of, quiet_floating_point
 from ..errors import GraphError, ShapeError
@@ -227,15 +229,35 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
 
 def _is_private(array):
     """True if nothing outside the engine holds ``array`` or the memory it is a view of, so a leaf
-    may keep it as ``.grad`` without a copy. Decided by CPython reference counts, as PyTorch's
-    gradient accumulation decides by use counts. The expected references to ``array`` are the
-    caller's variable, this argument and getrefcount's own argument (a gradient that another
-    leaf still waits for in the dict has one more); to its base: the view, ``base`` and
-    getrefcount's argument."""
-    if not array.flags.writeable or sys.getrefcount(array) > 3:
+    may keep it as ``.grad`` without a copy. Decided by reference counts, as PyTorch's gradient
+    accumulation decides by use counts: the caller's one variable is the only holder allowed (a
+    gradient that another leaf still waits for in the dict has one more), and a view's base may
+    be held by that view alone. The counts that mean "nobody else" are measured at import, in the
+    same call shape, so they hold whatever the interpreter counts for arguments and locals."""
+    if not array.flags.writeable or _references(array) > _ONE_HOLDER:
         return False
     base = array.base
-    return base is None or (base.base is None and sys.getrefcount(base) <= 3)
+    return base is None or (base.base is None and _references(base) <= _ONE_VIEW)
+
+
+def _references(array):
+    return sys.getrefcount(array)
+
+
+def _references_within_a_call(array):
+    return _references(array)
+
+
+def _measure_private_counts():
+    gradient = np.empty(2)  # held by one variable, as in _run's loop ...
+    one_holder = _references_within_a_call(gradient)  # ... and passed on, as to _is_private
+    view = gradient[:1]
+    del gradient
+    base = view.base  # held by the view alone (plus this variable, as in _is_private)
+    return one_holder, _references(base)
+
+
+_ONE_HOLDER, _ONE_VIEW = _measure_private_counts()
 
 
 def _leaf_gradient(tensor, leaf_grads, create_graph):
