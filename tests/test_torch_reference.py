@@ -70,14 +70,23 @@ def test_fixture_has_every_case():
     assert str(stored("meta/torch_version"))
 
 
+# dtype, fixture key suffix, tolerances
+PRECISIONS = [
+    pytest.param(cr.float64, np.float64, "", RTOL64, ATOL64, id="float64"),
+    pytest.param(cr.float32, np.float32, "_32", RTOL32, ATOL32, id="float32"),
+]
+
+
+@pytest.mark.parametrize("dtype, numpy_dtype, suffix, rtol, atol", PRECISIONS)
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_forward_and_backward_float64(case):
-    xs = leaves(case, cr.float64)
+def test_forward_and_backward(case, dtype, numpy_dtype, suffix, rtol, atol):
+    xs = leaves(case, dtype)
     out = case.fn(cr, *xs)
-    check(out, stored(f"{case.name}/out"), f"{case.name}: forward", np.float64, RTOL64, ATOL64)
-    v = cr.tensor(stored(f"{case.name}/v"), dtype=cr.float64)
+    out_key = "out32" if suffix else "out"
+    check(out, stored(f"{case.name}/{out_key}"), f"{case.name}: {dtype.name} forward", numpy_dtype, rtol, atol)
+    v = cr.tensor(stored(f"{case.name}/v"), dtype=dtype)
     (out * v).sum().backward()
-    check_grads([x.grad for x in xs], case, "grad{}", "grad_none", np.float64, RTOL64, ATOL64)
+    check_grads([x.grad for x in xs], case, "grad{}" + suffix, "grad_none", numpy_dtype, rtol, atol)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if c.double], ids=lambda c: c.name)
@@ -96,16 +105,6 @@ def test_double_backward_float64(case):
     else:
         second = cr.autograd.grad(m, xs, allow_unused=True)
     check_grads(second, case, "gg{}", "gg_none", np.float64, RTOL64, ATOL64)
-
-
-@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
-def test_forward_and_backward_float32(case):
-    xs = leaves(case, cr.float32)
-    out = case.fn(cr, *xs)
-    check(out, stored(f"{case.name}/out32"), f"{case.name}: float32 forward", np.float32, RTOL32, ATOL32)
-    v = cr.tensor(stored(f"{case.name}/v"), dtype=cr.float32)
-    (out * v).sum().backward()
-    check_grads([x.grad for x in xs], case, "grad{}_32", "grad_none", np.float32, RTOL32, ATOL32)
 
 
 def mlp_loss(x, target, w1, b1, w2):
