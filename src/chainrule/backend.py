@@ -134,9 +134,7 @@ def _cupy_namespace_get():
                 out[index] = values
             return out
 
-        _cupy_namespace = _make_namespace(
-            cupy, scatter_add=scatter_add, to_device=to_device, errstate=_no_errstate, device=Device("cuda")
-        )
+        _cupy_namespace = _make_namespace(cupy, scatter_add=scatter_add, to_device=to_device, errstate=_no_errstate)
     return _cupy_namespace
 
 
@@ -170,7 +168,7 @@ def to_device(array, device):
         return cupy.asarray(array)
 
 
-numpy_namespace = _make_namespace(np, scatter_add=_numpy_scatter_add, to_device=to_device, device=CPU)
+numpy_namespace = _make_namespace(np, scatter_add=_numpy_scatter_add, to_device=to_device)
 
 
 def quiet_floating_point():

@@ -31,7 +31,8 @@ from .compare import (
 from .indexing import array_index, getitem, scatter_add
 from .join import cat, chunk, concatenate, pad, split, stack
 from .linalg import matmul
-from .namespace import differentiable_namespace  # noqa: E402,I001 - needs the ops above
+from .namespace import differentiable_namespace
+from .operands import as_tensor_like
 from .reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .selection import clamp, clip, maximum, minimum, where
 from .shape import (
@@ -75,8 +76,8 @@ OPERATORS = {
     "__rtruediv__": rdiv,
     "__pow__": pow,
     "__rpow__": rpow,
-    "__matmul__": lambda a, b: matmul(a, _as_tensor(b)),
-    "__rmatmul__": lambda a, b: matmul(_as_tensor(b), a),
+    "__matmul__": lambda a, b: matmul(a, as_tensor_like(b, a)),
+    "__rmatmul__": lambda a, b: matmul(as_tensor_like(b, a), a),
     "__neg__": neg,
     "__pos__": lambda a: a,
     "__abs__": abs,
@@ -95,12 +96,6 @@ OPERATORS = {
     "__rxor__": lambda a, b: bitwise_xor(b, a),
     "__invert__": bitwise_not,
 }
-
-
-def _as_tensor(value):
-    from ..tensor import Tensor
-
-    return value if isinstance(value, Tensor) else Tensor(value)
 
 
 def _where_method(self, condition, other):

@@ -70,11 +70,9 @@ class Clamp(Function):
 
     def backward(self, grad):
         (x,) = self.saved
-        inside = True
-        if self.low is not None:
-            inside = x >= self.low
-        if self.high is not None:
-            inside = inside & (x <= self.high) if self.low is not None else x <= self.high
+        above_low = True if self.low is None else x >= self.low
+        below_high = True if self.high is None else x <= self.high
+        inside = above_low & below_high
         return self.xp.where(inside, grad, 0)
 
 
