@@ -126,6 +126,102 @@ CASES = [
     Case("pad_reflect", lambda m, x: m.nn.functional.pad(x, (2, 1), mode="reflect"), [(2, 3, 5)]),
     Case("pad_replicate", lambda m, x: m.nn.functional.pad(x, (2, 1), mode="replicate"), [(2, 3, 5)]),
     Case("pad_circular", lambda m, x: m.nn.functional.pad(x, (2, 1), mode="circular"), [(2, 3, 5)]),
+    # -- nn.functional: linear and activations
+    Case("linear", lambda m, x, w, b: m.nn.functional.linear(x, w, b), [(5, 4), (3, 4), (3,)], double=True),
+    Case("linear_no_bias", lambda m, x, w: m.nn.functional.linear(x, w), [(5, 4), (3, 4)]),
+    Case("linear_batched", lambda m, x, w, b: m.nn.functional.linear(x, w, b), [(2, 5, 4), (3, 4), (3,)], double=True),
+    Case("linear_vector", lambda m, x, w, b: m.nn.functional.linear(x, w, b), [(4,), (3, 4), (3,)]),
+    Case("linear_noncontiguous_input", lambda m, x, w: m.nn.functional.linear(x.transpose(0, 1), w), [(4, 5), (3, 4)]),
+    Case("leaky_relu", lambda m, x: m.nn.functional.leaky_relu(x), [(3, 4)], "away"),
+    Case("leaky_relu_slope", lambda m, x: m.nn.functional.leaky_relu(x, negative_slope=0.3), [(3, 4)], "away"),
+    Case("elu", lambda m, x: m.nn.functional.elu(x), [(3, 4)], "away", double=True),
+    Case("elu_alpha", lambda m, x: m.nn.functional.elu(x * 2, alpha=0.5), [(3, 4)], "away", double=True),
+    Case("gelu", lambda m, x: m.nn.functional.gelu(x * 2), [(3, 4)], double=True),
+    Case("gelu_tanh", lambda m, x: m.nn.functional.gelu(x * 2, approximate="tanh"), [(3, 4)], double=True),
+    Case("gelu_wide", lambda m, x: m.nn.functional.gelu(x * 6), [(4, 5)]),
+    Case("silu", lambda m, x: m.nn.functional.silu(x * 2), [(3, 4)], double=True),
+    Case("softplus", lambda m, x: m.nn.functional.softplus(x * 2), [(3, 4)], double=True),
+    Case(
+        "softplus_beta_threshold",
+        lambda m, x: m.nn.functional.softplus(x * 3, beta=2.0, threshold=4.0),
+        [(4, 5)],
+        double=True,
+    ),
+    Case("softplus_large", lambda m, x: m.nn.functional.softplus(x * 30), [(3, 4)]),
+    Case("softmax_functional", lambda m, x: m.nn.functional.softmax(x, dim=-1), [(3, 5)]),
+    Case("log_softmax_functional", lambda m, x: m.nn.functional.log_softmax(x, dim=0), [(3, 5)]),
+    # -- losses
+    Case("cross_entropy", lambda m, x: m.nn.functional.cross_entropy(x, m.tensor([0, 2, 1, 2])), [(4, 3)], double=True),
+    Case(
+        "cross_entropy_options",
+        lambda m, x: m.nn.functional.cross_entropy(
+            x * 2,
+            m.tensor([[0, -100, 2], [1, 1, 0]]),
+            weight=m.tensor([0.5, 2.0, 1.5], dtype=x.dtype),
+            label_smoothing=0.2,
+        ),
+        [(2, 3, 3)],
+        double=True,
+    ),
+    Case(
+        "cross_entropy_none",
+        lambda m, x: m.nn.functional.cross_entropy(x, m.tensor([1, 0, 2]), reduction="none"),
+        [(3, 4)],
+        double=True,
+    ),
+    Case(
+        "cross_entropy_probabilities",
+        lambda m, x, t: m.nn.functional.cross_entropy(x, t.softmax(dim=1), label_smoothing=0.1),
+        [(4, 3), (4, 3)],
+        double=True,
+    ),
+    Case(
+        "nll_loss",
+        lambda m, x: m.nn.functional.nll_loss(
+            x.log_softmax(dim=1),
+            m.tensor([0, 2, -100, 1]),
+            weight=m.tensor([0.5, 2.0, 1.5], dtype=x.dtype),
+            reduction="sum",
+        ),
+        [(4, 3)],
+        double=True,
+    ),
+    Case(
+        "binary_cross_entropy",
+        lambda m, x, t: m.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid()),
+        [(3, 4), (3, 4)],
+        double=True,
+    ),
+    Case(
+        "bce_with_logits",
+        lambda m, x, t: m.nn.functional.binary_cross_entropy_with_logits(
+            x * 3, t.sigmoid(), pos_weight=m.tensor([0.5, 1.0, 2.0, 3.0], dtype=x.dtype), reduction="none"
+        ),
+        [(3, 4), (3, 4)],
+        double=True,
+    ),
+    Case("mse_loss", lambda m, a, b: m.nn.functional.mse_loss(a, b), [(3, 4), (3, 4)], double=True),
+    Case("l1_loss", lambda m, x: m.nn.functional.l1_loss(x, m.zeros_like(x), reduction="sum"), [(3, 4)], "away"),
+    Case(
+        "huber_loss",
+        lambda m, x: m.nn.functional.huber_loss(x, m.zeros_like(x), delta=0.5),
+        [(3, 4)],
+        "away",
+        double=True,
+    ),
+    Case(
+        "smooth_l1_loss",
+        lambda m, x: m.nn.functional.smooth_l1_loss(x, m.zeros_like(x), beta=0.5),
+        [(3, 4)],
+        "away",
+        double=True,
+    ),
+    Case(
+        "kl_div",
+        lambda m, x, t: m.nn.functional.kl_div(x.log_softmax(dim=1), t.softmax(dim=1), reduction="batchmean"),
+        [(3, 4), (3, 4)],
+        double=True,
+    ),
 ]
 
 CASES_BY_NAME = {case.name: case for case in CASES}

@@ -1,5 +1,15 @@
-"""``chainrule.nn``: neural-network building blocks. ``nn.functional`` holds the stateless ops."""
+"""``chainrule.nn``: neural-network building blocks with PyTorch's names.
 
-from . import functional
+``Module`` and ``Parameter``, containers, layers, activations and losses; ``nn.functional`` holds
+the stateless ops, ``nn.init`` the initialisers and ``nn.utils`` gradient clipping.
+"""
 
-__all__ = ["functional"]
+from . import functional, init, utils
+from .activation import *  # noqa: F403
+from .containers import *  # noqa: F403
+from .dropout import *  # noqa: F403
+from .flatten import *  # noqa: F403
+from .linear import *  # noqa: F403
+from .loss import *  # noqa: F403
+from .module import Module, RemovableHandle
+from .parameter import Parameter

@@ -8,5 +8,22 @@ Example::
 """
 
 from ..ops import log_softmax, pad, relu, sigmoid, softmax, tanh
+from ..ops.activation import elu, gelu, leaky_relu, silu, softplus
+from ..ops.dropout import dropout
+from ..ops.linear import linear
+from ..ops.loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 
 __all__ = ["log_softmax", "pad", "relu", "sigmoid", "softmax", "tanh"]
+__all__ += ["dropout", "elu", "gelu", "leaky_relu", "linear", "silu", "softplus"]
+__all__ += ["binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss", "kl_div"]
+__all__ += ["l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss"]

@@ -4,6 +4,7 @@ Each op is a ``Function`` subclass with ``forward`` and ``backward`` side by sid
 derivative in the docstring; the functions here check arguments and apply it.
 """
 
+from .activation import elu, gelu, leaky_relu, silu, softplus
 from .arithmetic import add, div, mul, neg, pow, rdiv, rpow, rsub, sub
 from .compare import (
     all,
@@ -28,9 +29,22 @@ from .compare import (
     lt,
     ne,
 )
+from .dropout import dropout
 from .indexing import array_index, getitem, scatter_add
 from .join import cat, chunk, concatenate, pad, split, stack
 from .linalg import matmul
+from .linear import linear
+from .loss import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 from .namespace import differentiable_namespace
 from .operands import as_tensor_like
 from .reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
@@ -54,6 +68,7 @@ from .shape import (
     view,
 )
 from .softmax import log_softmax, softmax
+from .special import erf
 from .unary import abs, cos, exp, log, log1p, relu, rsqrt, sigmoid, sign, sin, sqrt, tanh
 
 # Tensor methods that are the op functions themselves (the tensor is the first argument).
