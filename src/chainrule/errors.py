@@ -20,3 +20,13 @@ class GradcheckError(RuntimeError):
 
 class AnomalyError(RuntimeError):
     """An op's forward or backward produced NaN or Inf while ``detect_anomaly`` was on."""
+
+
+class CheckpointError(RuntimeError, ValueError):
+    """A checkpoint file that cannot be read: not safetensors, truncated, or inconsistent. The
+    message names the file and what is wrong with it."""
+
+
+class DataFileError(ValueError):
+    """A data file that is truncated, corrupt or not what it claims to be (a bad IDX header, a
+    broken gzip stream, a checksum mismatch); the message names the file and what is wrong."""
