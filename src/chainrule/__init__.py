@@ -4,7 +4,7 @@ A reverse-mode automatic-differentiation engine over NumPy (CuPy on GPUs) with P
 and semantics. ``import chainrule as cr``.
 """
 
-from . import autograd, cuda, nn  # cr.nn.functional after `import chainrule`, as torch.nn after `import torch`
+from . import autograd, cuda, data, datasets, nn, optim, train  # cr.nn.functional etc. after `import chainrule`
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .creation import (
@@ -44,7 +44,8 @@ from .dtypes import (
     short,
     uint8,
 )
-from .errors import AnomalyError, DTypeError, GradcheckError, GraphError, ShapeError
+from .errors import AnomalyError, CheckpointError, DataFileError, DTypeError, GradcheckError, GraphError, ShapeError
+from .io import load, save
 from .ops import (
     abs,
     add,
