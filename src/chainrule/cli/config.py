@@ -1,0 +1,437 @@
+"""The schema of a run's TOML file (``chainrule train CONFIG.toml``) and its validation.
+
+A config has six sections; every key is optional unless marked, and has the default shown::
+
+    [data]                  # what to learn from
+    name = "digits"         # required: digits iris wine breast_cancer fashion_mnist mnist moons spirals xor
+    batch_size = 32
+    validation = 0.1        # fraction of the training split held out to pick the best epoch
+    test_size = 0.2         # scikit-learn and generated sets: fraction held out for the test metrics
+    root = "..."            # fashion_mnist, mnist: a directory holding the IDX files
+    n_samples = 200         # moons, spirals: how many points to generate (default: the generator's)
+    noise = 0.1             # moons, spirals: standard deviation of the noise (default: the generator's)
+
+    [model]                 # an MLP: inputs -> hidden layers -> one output per class
+    layers = [128, 64]      # hidden sizes
+    activation = "relu"
+    dropout = 0.0
+
+    [loss]
+    name = "cross_entropy"  # cross_entropy nll bce_with_logits, and that loss's options
+
+    [optimizer]
+    name = "adam"           # sgd adam adamw rmsprop adagrad adadelta adamax nadam
+    lr = 0.001              # and that optimizer's options, e.g. weight_decay, l1_decay, momentum
+
+    [schedule]              # optional: name = step multistep exponential cosine linear plateau onecycle
+    name = "cosine"         # and that scheduler's options, e.g. T_max
+
+    [train]
+    epochs = 10
+    seed = 0
+    early_stopping_patience = 5   # optional: stop after this many epochs without a better val_loss
+    device = "cpu"
+
+Validation happens before anything is trained: the first problem raises a :class:`ConfigError`
+naming the key as ``section.key``, what it must be and what was found.
+
+Example::
+
+    >>> config = validate({"data": {"name": "digits"}})
+    >>> config["model"]["layers"], config["optimizer"]["name"]
+    ([128, 64], 'adam')
+"""
+
+import copy
+import math
+import sys
+import textwrap
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # Python 3.10
+    import tomli as tomllib
+
+
+class ConfigError(ValueError):
+    """A config key with a missing, unknown or bad value; ``key`` is ``"section.key"``."""
+
+    def __init__(self, key, problem):
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+
+
+# ------------------------------------------------------------------ value kinds
+class Kind:
+    """What a value must be; ``check(key, value)`` returns it (normalized) or raises ConfigError."""
+
+    description = "a value"
+
+    def check(self, key, value):
+        return value
+
+    def fail(self, key, value):
+        raise ConfigError(key, f"expected {self.description}, got {_describe(value)}")
+
+
+def _describe(value):
+    if isinstance(value, str):
+        return f"the string {value!r}"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return f"the list {value!r}"
+    return f"{type(value).__name__} {value!r}"
+
+
+class Number(Kind):
+    """A float (TOML integers are accepted) in [low, high], or (low, high) when ``open``."""
+
+    def __init__(self, low=-math.inf, high=math.inf, low_open=False, high_open=False, integer=False):
+        self.low, self.high, self.low_open, self.high_open, self.integer = low, high, low_open, high_open, integer
+        noun = "an integer" if integer else "a number"
+        bounds = []
+        if low > -math.inf:
+            bounds.append(f"{'>' if low_open else '>='} {low:g}")
+        if high < math.inf:
+            bounds.append(f"{'<' if high_open else '<='} {high:g}")
+        self.description = noun + (" " + " and ".join(bounds) if bounds else "")
+
+    def check(self, key, value):
+        types = (int,) if self.integer else (int, float)
+        if isinstance(value, bool) or not isinstance(value, types) or (not self.integer and not math.isfinite(value)):
+            self.fail(key, value)
+        below = value <= self.low if self.low_open else value < self.low
+        above = value >= self.high if self.high_open else value > self.high
+        if below or above:
+            self.fail(key, value)
+        return value if self.integer else float(value)
+
+
+def Integer(low=-math.inf, high=math.inf):  # noqa: N802 - reads like the other kinds
+    return Number(low, high, integer=True)
+
+
+class Boolean(Kind):
+    description = "true or false"
+
+    def check(self, key, value):
+        if not isinstance(value, bool):
+            self.fail(key, value)
+        return value
+
+
+class Text(Kind):
+    description = "a string"
+
+    def check(self, key, value):
+        if not isinstance(value, str):
+            self.fail(key, value)
+        return value
+
+
+class Choice(Kind):
+    """One of a fixed set of strings."""
+
+    def __init__(self, *choices):
+        self.choices = choices
+        self.description = "one of " + ", ".join(f'"{c}"' for c in choices)
+
+    def check(self, key, value):
+        if value not in self.choices:
+            self.fail(key, value)
+        return value
+
+
+class ListOf(Kind):
+    """A list of values of one kind, of a fixed length or at least ``min_length`` long."""
+
+    def __init__(self, item, length=None, min_length=0):
+        self.item, self.length, self.min_length = item, length, min_length
+        if length is not None:
+            self.description = f"a list of {length} values, each {item.description}"
+        else:
+            self.description = f"a {'non-empty ' if min_length else ''}list of values, each {item.description}"
+
+    def check(self, key, value):
+        if not isinstance(value, list):
+            self.fail(key, value)
+        if (self.length is not None and len(value) != self.length) or len(value) < self.min_length:
+            self.fail(key, value)
+        return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
+
+
+POSITIVE = Number(0, low_open=True)
+NON_NEGATIVE = Number(0)
+FRACTION = Number(0, 1, high_open=True)  # [0, 1)
+OPEN_FRACTION = Number(0, 1, low_open=True, high_open=True)  # (0, 1)
+POSITIVE_INT = Integer(1)
+NON_NEGATIVE_INT = Integer(0)
+BETAS = ListOf(Number(0, 1, high_open=True), length=2)
+
+
+# ------------------------------------------------------------------ what each section may hold
+DATASETS = ("digits", "iris", "wine", "breast_cancer", "fashion_mnist", "mnist", "moons", "spirals", "xor")
+SKLEARN_SETS = ("digits", "iris", "wine", "breast_cancer")
+IDX_SETS = ("fashion_mnist", "mnist")
+GENERATED_SETS = ("moons", "spirals", "xor")
+BINARY_SETS = ("breast_cancer", "moons", "xor")  # two classes: bce_with_logits fits them
+GENERATED_SIZES = ("moons", "spirals")  # generated with n_samples points and noise
+SPLIT_SETS = SKLEARN_SETS + GENERATED_SIZES  # split into train and test by test_size
+
+ACTIVATIONS = {
+    "relu": "ReLU",
+    "tanh": "Tanh",
+    "sigmoid": "Sigmoid",
+    "leaky_relu": "LeakyReLU",
+    "elu": "ELU",
+    "gelu": "GELU",
+    "silu": "SiLU",
+    "softplus": "Softplus",
+}
+
+# name in the config -> (class in chainrule.nn, {option: kind})
+LOSSES = {
+    "cross_entropy": ("CrossEntropyLoss", {"label_smoothing": FRACTION}),
+    "nll": ("NLLLoss", {}),  # the model then ends in LogSoftmax
+    "bce_with_logits": ("BCEWithLogitsLoss", {}),  # two-class sets only: one output, float targets
+}
+
+_DECAY = {"weight_decay": NON_NEGATIVE, "l1_decay": NON_NEGATIVE}
+# name in the config -> (class in chainrule.optim, {option: kind}); every one takes lr
+OPTIMIZERS = {
+    "sgd": ("SGD", {"momentum": NON_NEGATIVE, "dampening": NON_NEGATIVE, "nesterov": Boolean(), **_DECAY}),
+    "adam": ("Adam", {"betas": BETAS, "eps": POSITIVE, "amsgrad": Boolean(), **_DECAY}),
+    "adamw": ("AdamW", {"betas": BETAS, "eps": POSITIVE, "amsgrad": Boolean(), **_DECAY}),
+    "rmsprop": (
+        "RMSprop",
+        {"alpha": NON_NEGATIVE, "eps": POSITIVE, "momentum": NON_NEGATIVE, "centered": Boolean(), **_DECAY},
+    ),
+    "adagrad": (
+        "Adagrad",
+        {"lr_decay": NON_NEGATIVE, "initial_accumulator_value": NON_NEGATIVE, "eps": POSITIVE, **_DECAY},
+    ),
+    "adadelta": ("Adadelta", {"rho": Number(0, 1), "eps": POSITIVE, **_DECAY}),
+    "adamax": ("Adamax", {"betas": BETAS, "eps": POSITIVE, **_DECAY}),
+    "nadam": ("NAdam", {"betas": BETAS, "eps": POSITIVE, "momentum_decay": NON_NEGATIVE, **_DECAY}),
+}
+
+# name in the config -> (class in chainrule.optim.lr_scheduler, {option: kind}, required options, interval)
+SCHEDULES = {
+    "step": ("StepLR", {"step_size": POSITIVE_INT, "gamma": POSITIVE}, ("step_size",), "epoch"),
+    "multistep": (
+        "MultiStepLR",
+        {"milestones": ListOf(POSITIVE_INT, min_length=1), "gamma": POSITIVE},
+        ("milestones",),
+        "epoch",
+    ),
+    "exponential": ("ExponentialLR", {"gamma": POSITIVE}, ("gamma",), "epoch"),
+    "cosine": ("CosineAnnealingLR", {"T_max": POSITIVE_INT, "eta_min": NON_NEGATIVE}, (), "epoch"),
+    "linear": (
+        "LinearLR",
+        {"start_factor": Number(0, 1, low_open=True), "end_factor": Number(0, 1), "total_iters": POSITIVE_INT},
+        (),
+        "epoch",
+    ),
+    "plateau": (
+        "ReduceLROnPlateau",
+        {
+            "factor": OPEN_FRACTION,
+            "patience": NON_NEGATIVE_INT,
+            "threshold": NON_NEGATIVE,
+            "cooldown": NON_NEGATIVE_INT,
+            "min_lr": NON_NEGATIVE,
+        },
+        (),
+        "epoch",
+    ),
+    "onecycle": (
+        "OneCycleLR",
+        {
+            "max_lr": POSITIVE,
+            "pct_start": OPEN_FRACTION,
+            "anneal_strategy": Choice("cos", "linear"),
+            "div_factor": POSITIVE,
+            "final_div_factor": POSITIVE,
+        },
+        (),
+        "step",
+    ),
+}
+
+# section -> {key: (kind, default)}; a default of REQUIRED must be given, None means "not set"
+REQUIRED = object()
+SECTIONS = {
+    "data": {
+        "name": (Choice(*DATASETS), REQUIRED),
+        "batch_size": (POSITIVE_INT, 32),
+        "validation": (FRACTION, 0.1),
+        "test_size": (OPEN_FRACTION, 0.2),
+        "root": (Text(), None),
+        "n_samples": (Integer(10), None),  # None: the generator's own default
+        "noise": (NON_NEGATIVE, None),
+    },
+    "model": {
+        "layers": (ListOf(POSITIVE_INT), [128, 64]),
+        "activation": (Choice(*ACTIVATIONS), "relu"),
+        "dropout": (FRACTION, 0.0),
+    },
+    "loss": {"name": (Choice(*LOSSES), "cross_entropy")},  # + the loss's options
+    "optimizer": {"name": (Choice(*OPTIMIZERS), "adam"), "lr": (POSITIVE, None)},  # + the optimizer's options
+    "schedule": {"name": (Choice(*SCHEDULES), REQUIRED)},  # + the scheduler's options
+    "train": {
+        "epochs": (POSITIVE_INT, 10),
+        "seed": (NON_NEGATIVE_INT, 0),
+        "early_stopping_patience": (POSITIVE_INT, None),
+        "device": (Choice("cpu", "cuda"), "cpu"),
+    },
+}
+OPTIONAL_SECTIONS = ("schedule",)
+# sections whose "name" picks a table of further options
+NAMED_OPTIONS = {
+    "loss": lambda name: LOSSES[name][1],
+    "optimizer": lambda name: OPTIMIZERS[name][1],
+    "schedule": lambda name: SCHEDULES[name][1],
+}
+
+
+# ------------------------------------------------------------------ validation
+def load(path):
+    """Read and validate the TOML file at ``path``; returns the validated config (a dict)."""
+    try:
+        with open(path, "rb") as file:
+            raw = tomllib.load(file)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError("(file)", f"not valid TOML: {error}") from None
+    return validate(raw)
+
+
+def validate(raw):
+    """Check a parsed config against the schema; returns a new dict with every default filled in.
+
+    raw: {section: {key: value}} as ``tomllib`` parses it. Sections left out get their defaults;
+    ``[schedule]`` left out means no schedule (``config["schedule"]`` is None).
+    """
+    if not isinstance(raw, dict):
+        raise ConfigError("(top level)", f"expected a table of sections, got {_describe(raw)}")
+    for section, table in raw.items():
+        if section not in SECTIONS:
+            raise ConfigError(section, f"unknown section [{section}]; allowed sections: {', '.join(SECTIONS)}")
+        if not isinstance(table, dict):
+            raise ConfigError(section, f"expected a table [{section}], got {_describe(table)}")
+    if "data" not in raw:
+        raise ConfigError("data", "missing section [data]; it needs at least name = one of " + _quoted(DATASETS))
+    config = {}
+    for section, keys in SECTIONS.items():
+        if section in OPTIONAL_SECTIONS and section not in raw:
+            config[section] = None
+            continue
+        config[section] = _validate_section(section, keys, copy.deepcopy(raw.get(section, {})))
+    _check_combinations(config, raw)
+    return config
+
+
+def _validate_section(section, keys, table):
+    result = {}
+    for key, (kind, default) in keys.items():
+        if key in table:
+            result[key] = kind.check(f"{section}.{key}", table.pop(key))
+        elif default is REQUIRED:
+            raise ConfigError(f"{section}.{key}", f"missing; expected {kind.description}")
+        else:
+            result[key] = copy.deepcopy(default)
+    options = NAMED_OPTIONS[section](result["name"]) if section in NAMED_OPTIONS else {}
+    for key, value in table.items():
+        if key not in options:
+            allowed = sorted(keys) + sorted(options)
+            what = f'for {section} "{result["name"]}"' if section in NAMED_OPTIONS else f"in [{section}]"
+            raise ConfigError(f"{section}.{key}", f"unknown key {what}; allowed keys: {', '.join(allowed)}")
+        result[key] = options[key].check(f"{section}.{key}", value)
+    return result
+
+
+def _check_combinations(config, raw):
+    """Rules that involve more than one key."""
+    data, loss = config["data"], config["loss"]
+    given = raw.get("data", {})
+    if data["name"] == "xor" and given.get("validation", 0) > 0:
+        raise ConfigError("data.validation", "xor has only its 4 points, which are also its test set; expected 0")
+    if data["name"] == "xor":
+        data["validation"] = 0.0
+    if "test_size" in given and data["name"] not in SPLIT_SETS:
+        raise ConfigError("data.test_size", f"{data['name']!r} comes with its own test set; remove the key")
+    for key, sets in (("root", IDX_SETS), ("n_samples", GENERATED_SIZES), ("noise", GENERATED_SIZES)):
+        if key in given and data["name"] not in sets:
+            raise ConfigError(f"data.{key}", f"only for data.name = {_quoted(sets)}, not {data['name']!r}")
+    for key, sets in (("test_size", SPLIT_SETS), ("n_samples", GENERATED_SIZES), ("noise", GENERATED_SIZES)):
+        if data["name"] not in sets:
+            data[key] = None  # does not apply to this data set
+    if loss["name"] == "bce_with_logits" and data["name"] not in BINARY_SETS:
+        raise ConfigError(
+            "loss.name", f'"bce_with_logits" needs a two-class data set ({_quoted(BINARY_SETS)}), not {data["name"]!r}'
+        )
+    schedule = config["schedule"]
+    if schedule is not None:
+        for key in SCHEDULES[schedule["name"]][2]:
+            if key not in schedule:
+                kind = SCHEDULES[schedule["name"]][1][key]
+                raise ConfigError(f"schedule.{key}", f'missing; schedule "{schedule["name"]}" needs {kind.description}')
+        if schedule["name"] == "plateau" and data["validation"] == 0:
+            raise ConfigError("schedule.name", '"plateau" watches val_loss; expected data.validation > 0')
+    if config["train"]["early_stopping_patience"] is not None and data["validation"] == 0:
+        raise ConfigError("train.early_stopping_patience", "watches val_loss; expected data.validation > 0")
+
+
+def describe(width=79):
+    """A summary of the schema, a paragraph per section (``chainrule train --help`` shows it)."""
+    named = {"loss": LOSSES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
+    lines = ["config sections (every key is optional but data.name; unknown keys are errors):"]
+    for section, keys in SECTIONS.items():
+        parts = []
+        for key, (kind, default) in keys.items():
+            if isinstance(kind, Choice):
+                parts.append(f"{key}{' (required)' if default is REQUIRED else ''} = {' | '.join(kind.choices)}")
+            else:
+                parts.append(key)
+        if section in named:
+            parts.append("and the options of that " + ("loss" if section == "loss" else section))
+        optional = " (optional)" if section in OPTIONAL_SECTIONS else ""
+        text = f"[{section}]{optional}: " + "; ".join(parts)
+        lines.append(
+            textwrap.fill(text, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
+        )
+    return "\n".join(lines)
+
+
+def _quoted(names):
+    return ", ".join(f'"{name}"' for name in names)
+
+
+def to_toml(config):
+    """The validated config as TOML text (what a run directory's config.toml holds).
+
+    Keys left unset (None) are left out, so reading the text back gives the same config.
+    """
+    lines = []
+    for section, table in config.items():
+        if table is None:
+            continue
+        if lines:
+            lines.append("")
+        lines.append(f"[{section}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in table.items() if value is not None)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_value(value):
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float):
+        return repr(value)  # round-trips exactly
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(value)
