@@ -469,7 +469,7 @@ def test_non_terminal_output_is_one_plain_line_per_epoch(capsys):
     for epoch, line in enumerate(lines):
         pattern = (
             rf"epoch {epoch + 1}/3  loss {number}  accuracy {number}  val_loss {number}  val_accuracy {number}"
-            r"  lr 0\.1  \d+\.\ds"
+            r"  lr 0\.1  \d+\.\d{1,3}s"
         )
         assert re.fullmatch(pattern, line), line
         assert f"loss {history.history['loss'][epoch]:.4f}" in line

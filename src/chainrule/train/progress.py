@@ -39,7 +39,7 @@ class LineProgress(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         seconds = time.perf_counter() - self._start
-        parts = [f"epoch {epoch + 1}/{self.epochs}", format_logs(logs or {}), f"{seconds:.1f}s"]
+        parts = [f"epoch {epoch + 1}/{self.epochs}", format_logs(logs or {}), format_duration(seconds)]
         print("  ".join(part for part in parts if part), file=self.stream)
         self.stream.flush()
 
@@ -113,3 +113,8 @@ def _columns(stream):
         return os.get_terminal_size(stream.fileno()).columns
     except (AttributeError, OSError, ValueError):
         return None
+
+
+def format_duration(seconds):
+    """An epoch's wall time, readable at every scale: ``0.042s``, ``1.3s``, ``12.3s``."""
+    return f"{seconds:.3f}s" if seconds < 1 else f"{seconds:.1f}s"
