@@ -51,17 +51,28 @@ def main():
     threads = [int(n) for n in args.threads.split(",")]
     header = describe_machine(args)
     print_header(header)
+    results = run_children(__file__, threads, args.unset_openblas_coretype, child_flags(args))
+    print_summary(results, header)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": header, "results": results}, f, indent=2)
+        print(f"\nfigures written to {args.json}")
+
+
+def run_children(script, threads, unset_openblas_coretype, flags):
+    """Run ``script --child N`` once per thread count N, with the thread variables set before NumPy
+    loads its BLAS; returns {"N": the child's JSON result}."""
     results = {}
     for n in threads:
         env = dict(os.environ)
         env.update({name: str(n) for name in THREAD_VARS})
-        if args.unset_openblas_coretype:
+        if unset_openblas_coretype:
             for name in OPENBLAS_TUNING_VARS:
                 env.pop(name, None)
         with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
             out_path = f.name
-        command = [sys.executable, os.path.abspath(__file__), "--child", str(n), "--child-out", out_path]
-        command += child_flags(args)
+        command = [sys.executable, os.path.abspath(script), "--child", str(n), "--child-out", out_path]
+        command += flags
         sys.stdout.flush()
         finished = subprocess.run(command, env=env)
         if finished.returncode != 0:
@@ -69,11 +80,7 @@ def main():
         with open(out_path) as f:
             results[str(n)] = json.load(f)
         os.unlink(out_path)
-    print_summary(results, header)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": header, "results": results}, f, indent=2)
-        print(f"\nfigures written to {args.json}")
+    return results
 
 
 def parse_args():

@@ -25,9 +25,7 @@ import importlib
 import json
 import math
 import os
-import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_core as core  # noqa: E402 - bench/ is a folder of scripts; reuse the measuring helpers
@@ -52,25 +50,8 @@ def main():
         return
     header = core.describe_machine(args)
     core.print_header(header)
-    results = {}
     threads = [1] if args.profile else [int(n) for n in args.threads.split(",")]
-    for n in threads:
-        env = dict(os.environ)
-        env.update({name: str(n) for name in core.THREAD_VARS})
-        if args.unset_openblas_coretype:
-            for name in core.OPENBLAS_TUNING_VARS:
-                env.pop(name, None)
-        with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
-            out_path = f.name
-        command = [sys.executable, os.path.abspath(__file__), "--child", str(n), "--child-out", out_path]
-        command += child_flags(args)
-        sys.stdout.flush()
-        finished = subprocess.run(command, env=env)
-        if finished.returncode != 0:
-            sys.exit(f"child run with {n} thread(s) failed (exit status {finished.returncode})")
-        with open(out_path) as f:
-            results[str(n)] = json.load(f)
-        os.unlink(out_path)
+    results = core.run_children(__file__, threads, args.unset_openblas_coretype, child_flags(args))
     if args.profile:
         return
     core.print_summary(results, header)
