@@ -71,6 +71,12 @@ def _numpy_scatter_add(shape, index, values):
     return out
 
 
+def _numpy_as_strided(array, shape, strides, writeable=False):
+    """A view of ``array``'s memory with the given shape and strides (in bytes), read-only unless
+    ``writeable``: the sliding windows of convolutions and pooling."""
+    return np.lib.stride_tricks.as_strided(array, shape, strides, writeable=writeable)
+
+
 def _astype(array, dtype):
     return array.astype(dtype, copy=False)
 
@@ -134,7 +140,11 @@ def _cupy_namespace_get():
                 out[index] = values
             return out
 
+        def as_strided(array, shape, strides, writeable=False):  # CuPy's views are always writeable
+            return cupy.lib.stride_tricks.as_strided(array, shape, strides)
+
         _cupy_namespace = _make_namespace(cupy, scatter_add=scatter_add, to_device=to_device, errstate=_no_errstate)
+        _cupy_namespace.as_strided = as_strided
     return _cupy_namespace
 
 
@@ -169,6 +179,7 @@ def to_device(array, device):
 
 
 numpy_namespace = _make_namespace(np, scatter_add=_numpy_scatter_add, to_device=to_device)
+numpy_namespace.as_strided = _numpy_as_strided
 
 
 def quiet_floating_point():

@@ -29,7 +29,10 @@ from .compare import (
     lt,
     ne,
 )
+from .conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
 from .dropout import dropout
+from .dropout2d import dropout2d
+from .embedding import embedding
 from .indexing import array_index, getitem, scatter_add
 from .join import cat, chunk, concatenate, pad, split, stack
 from .linalg import matmul
@@ -46,7 +49,10 @@ from .loss import (
     smooth_l1_loss,
 )
 from .namespace import differentiable_namespace
+from .normalization import batch_norm, group_norm, layer_norm
 from .operands import as_tensor_like
+from .pool import adaptive_avg_pool2d, avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
+from .recurrent import gru_sequence, lstm_sequence, rnn_sequence
 from .reduction import amax, amin, argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
 from .selection import clamp, clip, maximum, minimum, where
 from .shape import (

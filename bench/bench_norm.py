@@ -1,0 +1,171 @@
+"""chainrule against PyTorch (CPU): BatchNorm2d, LayerNorm and GroupNorm, forward and backward.
+
+The same measuring rules as bench_core.py, whose helpers this script imports: both frameworks in
+one process, interleaved, the order reversed on every other repetition, medians over repetitions,
+each thread count in its own child process with OMP/OPENBLAS/MKL_NUM_THREADS set before NumPy
+loads its BLAS. Ratios are chainrule time / PyTorch time (below 1 means chainrule is faster).
+
+    python bench/bench_norm.py                          # 1 and 2 threads, 7 repetitions
+    python bench/bench_norm.py --threads 1 --bench bn2d_train,ln_train
+
+Benchmarks (float32, the same input and upstream gradient on both sides):
+  bn2d_train  nn.BatchNorm2d(16) in training mode on (64, 16, 28, 28) (a first conv layer's output
+              on Fashion-MNIST): forward, running-statistics update, out.backward(v)
+  bn2d_eval   the same layer in eval mode, forward alone under no_grad
+  ln_train    nn.LayerNorm(256) on (64, 50, 256): forward and out.backward(v)
+  gn_train    nn.GroupNorm(4, 16) on (32, 16, 28, 28): forward and out.backward(v)
+Before timing, one step on each side is compared: outputs, input and parameter gradients.
+"""
+
+import argparse
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_core as core  # noqa: E402 - bench/ is a folder of scripts; reuse the measuring helpers
+
+CASES = {  # name: (layer, args, input shape, training, backward)
+    "bn2d_train": ("BatchNorm2d", (16,), (64, 16, 28, 28), True, True),
+    "bn2d_eval": ("BatchNorm2d", (16,), (64, 16, 28, 28), False, False),
+    "ln_train": ("LayerNorm", (256,), (64, 50, 256), True, True),
+    "gn_train": ("GroupNorm", (4, 16), (32, 16, 28, 28), True, True),
+}
+
+
+def main():
+    args = parse_args()
+    if args.child is not None:
+        result = run_child(args)
+        if args.child_out:
+            with open(args.child_out, "w") as f:
+                json.dump(result, f)
+        return
+    header = core.describe_machine(args)
+    core.print_header(header)
+    threads = [int(n) for n in args.threads.split(",")]
+    results = core.run_children(__file__, threads, args.unset_openblas_coretype, child_flags(args))
+    core.print_summary(results, header)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": header, "results": results}, f, indent=2)
+        print(f"\nfigures written to {args.json}")
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="1,2", help="comma-separated BLAS/OpenMP thread counts (default 1,2)")
+    parser.add_argument("--reps", type=int, default=7, help="repetitions per benchmark, median reported (>= 5)")
+    parser.add_argument("--bench", default=",".join(CASES), help=f"which benchmarks: {', '.join(CASES)}")
+    parser.add_argument("--seconds", type=float, default=0.25, help="target time of one timed block per side")
+    parser.add_argument("--no-torch", action="store_true", help="run chainrule alone")
+    parser.add_argument(
+        "--unset-openblas-coretype",
+        action="store_true",
+        help="remove OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the children's environment",
+    )
+    parser.add_argument("--json", metavar="PATH", help="write all figures to PATH")
+    parser.add_argument("--child", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.reps < 5:
+        parser.error("--reps must be at least 5")
+    unknown = set(args.bench.split(",")) - set(CASES)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {sorted(unknown)}; expected some of {', '.join(CASES)}")
+    return args
+
+
+def child_flags(args):
+    flags = ["--reps", str(args.reps), "--bench", args.bench, "--seconds", str(args.seconds)]
+    return flags + (["--no-torch"] if args.no_torch else [])
+
+
+def run_child(args):
+    threads = args.child
+    for name in core.THREAD_VARS:  # when run by hand with --child; the parent sets them already
+        os.environ.setdefault(name, str(threads))
+    import numpy as np  # noqa: F401 - loads its BLAS now, with the thread count above
+
+    cr = core.import_chainrule()
+    torch = None if args.no_torch else core.import_torch()
+    if torch:
+        torch.set_num_threads(threads)
+    print(
+        f"=== {threads} thread(s): {', '.join(f'{v}={os.environ.get(v)}' for v in core.THREAD_VARS)}"
+        + (f", torch.get_num_threads()={torch.get_num_threads()}" if torch else "")
+    )
+    busy = core.busy_cores()
+    if busy is not None:
+        warning = "  -- WARNING: other processes use the CPU; figures (2 threads above all) are unreliable"
+        print(f"    cores busy with other work just before the run: {busy:.2f}{'' if busy < 0.25 else warning}")
+    result = {"threads": threads, "other_busy_cores_at_start": busy, "benchmarks": {}}
+    libs = {"chainrule": cr, "pytorch": torch}
+    for name in args.bench.split(","):
+        result["benchmarks"][name] = bench_case(libs, args, name)
+    print()
+    return result
+
+
+def make_step(lib, layer, layer_args, x_array, v_array, training, backward):
+    """One call of the benchmark on ``lib``; returns (step, outputs for the sanity check)."""
+    module = getattr(lib.nn, layer)(*layer_args).train(training)
+    x = lib.from_numpy(x_array.copy()).requires_grad_(backward)
+    v = lib.from_numpy(v_array.copy())
+    params = list(module.parameters())
+
+    def step():
+        if not backward:
+            with lib.no_grad():
+                return module(x)
+        for tensor in [x] + params:
+            tensor.grad = None
+        out = module(x)
+        out.backward(v)
+        return out
+
+    def results():
+        out = step()
+        grads = [x.grad] + [p.grad for p in params] if backward else []
+        return [out.detach().numpy().copy()] + [g.numpy().copy() for g in grads]
+
+    return step, results
+
+
+def bench_case(libs, args, name):
+    import numpy as np
+
+    layer, layer_args, shape, training, backward = CASES[name]
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 2 + 0.5).astype(np.float32)
+    v = rng.standard_normal(shape).astype(np.float32)
+    present = {side: lib for side, lib in libs.items() if lib is not None}
+    sides, outputs = {}, {}
+    for side, lib in present.items():
+        sides[side], results = make_step(lib, layer, layer_args, x, v, training, backward)
+        outputs[side] = results()
+    if "pytorch" in outputs:
+        worst = max(core.rel_err(a, b) for a, b in zip(outputs["chainrule"], outputs["pytorch"]))
+        check = f"sanity: output and gradients agree with PyTorch (max rel. error {worst:.1e})"
+        if worst > 1e-4:
+            check = f"SANITY FAILURE: output or gradients differ from PyTorch (max rel. error {worst:.1e})"
+    else:
+        check = "sanity: PyTorch not available, nothing to compare with"
+    stats, calls = core.run_interleaved(sides, args.reps, args.seconds, warmup=3)
+    stats = {side: core.scaled(value, 1e3) for side, value in stats.items()}
+    what = "forward, backward" if backward else "forward under no_grad"
+    mode = "train" if training else "eval"
+    print(f"[{name}] nn.{layer}{layer_args} ({mode}) on {shape} float32: {what}; {args.reps} reps x {calls} calls, ms")
+    for side, value in stats.items():
+        print(f"    {side:<20} {value['median']:7.3f}  ({value['min']:.3f}-{value['max']:.3f})")
+    row = {"bench": name, "unit": "ms", **stats}
+    if "pytorch" in stats:
+        row["ratio_torch"] = stats["chainrule"]["median"] / stats["pytorch"]["median"]
+        paired = [c / t for c, t in zip(stats["chainrule"]["all"], stats["pytorch"]["all"])]
+        print(f"    ratio chainrule/pytorch  {row['ratio_torch']:.2f}x  (per-rep {min(paired):.2f}-{max(paired):.2f})")
+    print(f"    {check}")
+    return row
+
+
+if __name__ == "__main__":
+    main()
