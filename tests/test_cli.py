@@ -64,6 +64,13 @@ def test_help_of_every_command_lists_its_arguments(command, expected, capsys):
         assert word in out
 
 
+def test_train_help_describes_the_model_kinds_and_gradient_clipping(capsys):
+    assert main(["train", "--help"]) == 0
+    out = capsys.readouterr().out
+    words = ["kind = mlp | cnn | rnn", "cell = lstm | gru | rnn", "a conv block", "bidirectional", "clip_grad_norm"]
+    assert all(word in out for word in words), out
+
+
 def test_version(capsys):
     assert main(["--version"]) == 0
     assert capsys.readouterr().out.strip() == f"chainrule {__version__}"

@@ -276,6 +276,26 @@ def test_trainer_errors():
         Trainer(model, nn.CrossEntropyLoss(), opt).fit((x, y), callbacks=[EarlyStopping()], verbose=False)
 
 
+def test_clip_grad_norm_scales_the_gradients_before_each_step():
+    x, y = blobs(24)
+    model = classifier()
+    before = weights_of(model)
+    loss = nn.CrossEntropyLoss()(model(cr.tensor(x)), cr.tensor(y))  # the gradient of the one full batch
+    loss.backward()
+    grads = {name: p.grad.numpy().copy() for name, p in model.named_parameters()}
+    norm = np.sqrt(sum((g.astype(np.float64) ** 2).sum() for g in grads.values()))
+    max_norm, lr = 0.01, 0.5
+    assert norm > 10 * max_norm  # so the clipping is visible
+    model.zero_grad()
+    trainer = Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr), clip_grad_norm=max_norm)
+    trainer.fit((x, y), epochs=1, batch_size=len(x), shuffle=False, verbose=False)
+    after = weights_of(model)
+    for name, grad in grads.items():  # SGD: w <- w - lr * g * max_norm / ||g||
+        np.testing.assert_allclose(after[name], before[name] - lr * grad * max_norm / norm, rtol=1e-4, atol=1e-7)
+    with pytest.raises(ValueError, match="clip_grad_norm must be a number > 0"):
+        Trainer(model, nn.CrossEntropyLoss(), optim.SGD(model.parameters(), lr=lr), clip_grad_norm=0)
+
+
 def test_binary_accuracy_follows_the_loss_function():
     x = np.array([[1.0], [-1.0], [0.2], [-0.3]], dtype=np.float32)
     y = np.array([[1.0], [0.0], [1.0], [0.0]], dtype=np.float32)

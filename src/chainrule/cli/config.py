@@ -11,10 +11,26 @@ A config has six sections; every key is optional unless marked, and has the defa
     n_samples = 200         # moons, spirals: how many points to generate (default: the generator's)
     noise = 0.1             # moons, spirals: standard deviation of the noise (default: the generator's)
 
-    [model]                 # an MLP: inputs -> hidden layers -> one output per class
+    [model]                 # kind = "mlp" (the default): inputs -> hidden layers -> one output per class
     layers = [128, 64]      # hidden sizes
     activation = "relu"
     dropout = 0.0
+
+    [model]                 # kind = "cnn" (image sets: digits fashion_mnist mnist): conv blocks, then an MLP head
+    kind = "cnn"
+    conv = [{channels = 32, kernel = 3, padding = 1, pool = 2, norm = "batch"}, {channels = 64, pool = 2}]
+    layers = [128]          # the head's hidden sizes, after flattening the last block's output
+    activation = "relu"     # in the blocks and the head
+    dropout = 0.0           # before each of the head's Linear layers
+
+    [model]                 # kind = "rnn": a recurrent network over a sequence, a Linear head on its last output
+    kind = "rnn"            # image sets: each row of pixels is a time step; others: each feature is one
+    cell = "lstm"           # lstm gru rnn
+    hidden_size = 128
+    num_layers = 1
+    bidirectional = false
+    dropout = 0.0           # on the outputs of every recurrent layer (between layers and before the head)
+    nonlinearity = "tanh"   # cell = "rnn" only: tanh relu
 
     [loss]
     name = "cross_entropy"  # cross_entropy nll bce_with_logits, and that loss's options
@@ -30,7 +46,18 @@ A config has six sections; every key is optional unless marked, and has the defa
     epochs = 10
     seed = 0
     early_stopping_patience = 5   # optional: stop after this many epochs without a better val_loss
+    clip_grad_norm = 1.0          # optional: scale the gradients to this joint 2-norm at most before each step
     device = "cpu"
+
+A conv block (an inline table of ``model.conv``) is Conv2d -> norm -> activation -> pooling ->
+Dropout2d, with the keys ``channels`` (required), ``kernel = 3``, ``stride = 1``, ``padding``
+(default kernel // 2, which keeps H and W for odd kernels), ``norm = "none" | "batch" | "group"``
+(BatchNorm2d, or GroupNorm of 8 groups; the conv then has no bias), ``pool = 1`` (a pooling
+window and stride; 1 is none), ``pooling = "max" | "avg"``, ``dropout = 0.0``.
+
+``model.kind`` and ``train.clip_grad_norm`` came after the first schema: they appear in a
+validated config only when the file gives them, so a config written before them validates (and is
+written to a run directory) exactly as it did.
 
 Validation happens before anything is trained: the first problem raises a :class:`ConfigError`
 naming the key as ``section.key``, what it must be and what was found.
@@ -38,8 +65,8 @@ naming the key as ``section.key``, what it must be and what was found.
 Example::
 
     >>> config = validate({"data": {"name": "digits"}})
-    >>> config["model"]["layers"], config["optimizer"]["name"]
-    ([128, 64], 'adam')
+    >>> config["model"]["layers"], config["optimizer"]["name"], model_kind(config)
+    ([128, 64], 'adam', 'mlp')
 """
 
 import copy
@@ -163,6 +190,31 @@ class ListOf(Kind):
         return [self.item.check(f"{key}[{i}]", v) for i, v in enumerate(value)]
 
 
+class Table(Kind):
+    """An inline table with the keys of ``keys`` ({key: (kind, default)}, default REQUIRED or a value);
+    ``name`` says what it is in messages, ``example`` shows one."""
+
+    def __init__(self, keys, name, example=None):
+        self.keys, self.name = keys, name
+        self.description = f"{name}, an inline table" + (f" such as {example}" if example else "")
+
+    def check(self, key, value):
+        if not isinstance(value, dict):
+            self.fail(key, value)
+        for name in value:
+            if name not in self.keys:
+                raise ConfigError(f"{key}.{name}", f"unknown key in {self.name}; allowed keys: {', '.join(self.keys)}")
+        result = {}
+        for name, (kind, default) in self.keys.items():
+            if name in value:
+                result[name] = kind.check(f"{key}.{name}", value[name])
+            elif default is REQUIRED:
+                raise ConfigError(f"{key}.{name}", f"missing; expected {kind.description}")
+            else:
+                result[name] = copy.deepcopy(default)
+        return result
+
+
 POSITIVE = Number(0, low_open=True)
 NON_NEGATIVE = Number(0)
 FRACTION = Number(0, 1, high_open=True)  # [0, 1)
@@ -261,8 +313,10 @@ SCHEDULES = {
     ),
 }
 
-# section -> {key: (kind, default)}; a default of REQUIRED must be given, None means "not set"
+# section -> {key: (kind, default)}; a default of REQUIRED must be given, None means "not set",
+# UNSET leaves the key out of the validated config unless the file gives it
 REQUIRED = object()
+UNSET = object()
 SECTIONS = {
     "data": {
         "name": (Choice(*DATASETS), REQUIRED),
@@ -274,6 +328,7 @@ SECTIONS = {
         "noise": (NON_NEGATIVE, None),
     },
     "model": {
+        "kind": (Choice("mlp", "cnn", "rnn"), UNSET),  # UNSET is "mlp"; the other keys depend on it
         "layers": (ListOf(POSITIVE_INT), [128, 64]),
         "activation": (Choice(*ACTIVATIONS), "relu"),
         "dropout": (FRACTION, 0.0),
@@ -285,9 +340,85 @@ SECTIONS = {
         "epochs": (POSITIVE_INT, 10),
         "seed": (NON_NEGATIVE_INT, 0),
         "early_stopping_patience": (POSITIVE_INT, None),
+        "clip_grad_norm": (POSITIVE, UNSET),
         "device": (Choice("cpu", "cuda"), "cpu"),
     },
 }
+
+
+# ------------------------------------------------------------------ the model kinds
+class ConvBlock(Table):
+    """One block of a CNN: Conv2d -> norm -> activation -> pooling -> Dropout2d."""
+
+    GROUPS = 8  # GroupNorm's number of groups for norm = "group"
+
+    def __init__(self):
+        super().__init__(
+            {
+                "channels": (POSITIVE_INT, REQUIRED),
+                "kernel": (POSITIVE_INT, 3),
+                "stride": (POSITIVE_INT, 1),
+                "padding": (NON_NEGATIVE_INT, None),  # None: kernel // 2
+                "norm": (Choice("none", "batch", "group"), "none"),
+                "pool": (POSITIVE_INT, 1),
+                "pooling": (Choice("max", "avg"), "max"),
+                "dropout": (FRACTION, 0.0),
+            },
+            "a conv block",
+            example="{channels = 32, kernel = 3, pool = 2}",
+        )
+
+    def check(self, key, value):
+        block = super().check(key, value)
+        if block["padding"] is None:
+            block["padding"] = block["kernel"] // 2
+        if block["norm"] == "group" and block["channels"] % self.GROUPS:
+            raise ConfigError(
+                f"{key}.norm",
+                f'"group" normalizes {self.GROUPS} groups of channels; expected channels divisible by {self.GROUPS}, '
+                f"got {block['channels']}",
+            )
+        return block
+
+
+CONV_BLOCKS = ListOf(ConvBlock(), min_length=1)
+# model.kind -> {key: (kind, default)}: the keys of [model] besides kind
+MODEL_KINDS = {
+    "mlp": {key: spec for key, spec in SECTIONS["model"].items() if key != "kind"},
+    "cnn": {
+        "conv": (
+            CONV_BLOCKS,
+            CONV_BLOCKS.check("model.conv", [{"channels": 32, "pool": 2}, {"channels": 64, "pool": 2}]),
+        ),
+        "layers": (ListOf(POSITIVE_INT), [128]),
+        "activation": (Choice(*ACTIVATIONS), "relu"),
+        "dropout": (FRACTION, 0.0),
+    },
+    "rnn": {
+        "cell": (Choice("lstm", "gru", "rnn"), "lstm"),
+        "hidden_size": (POSITIVE_INT, 128),
+        "num_layers": (POSITIVE_INT, 1),
+        "bidirectional": (Boolean(), False),
+        "dropout": (FRACTION, 0.0),
+        "nonlinearity": (Choice("tanh", "relu"), UNSET),  # cell = "rnn" only
+    },
+}
+# image sets -> (H, W); a cnn sees (1, H, W), an rnn H time steps of W features
+IMAGE_SHAPES = {"digits": (8, 8), "fashion_mnist": (28, 28), "mnist": (28, 28)}
+
+
+def model_kind(config):
+    """The validated config's model kind: "mlp", "cnn" or "rnn" (an MLP config need not say)."""
+    return config["model"].get("kind", "mlp")
+
+
+def conv_output_shape(block, height, width):
+    """(H', W') after a conv block: the convolution, then a pooling window of stride ``pool``."""
+    k, s, p = block["kernel"], block["stride"], block["padding"]
+    height, width = ((n + 2 * p - k) // s + 1 for n in (height, width))
+    return height // block["pool"], width // block["pool"]
+
+
 OPTIONAL_SECTIONS = ("schedule",)
 # sections whose "name" picks a table of further options
 NAMED_OPTIONS = {
@@ -328,9 +459,19 @@ def validate(raw):
         if section in OPTIONAL_SECTIONS and section not in raw:
             config[section] = None
             continue
-        config[section] = _validate_section(section, keys, copy.deepcopy(raw.get(section, {})))
+        table = copy.deepcopy(raw.get(section, {}))
+        if section == "model":
+            keys = _model_keys(table)
+        config[section] = _validate_section(section, keys, table)
     _check_combinations(config, raw)
     return config
+
+
+def _model_keys(table):
+    """The keys [model] may hold: kind, and those of the kind the table names."""
+    kind_spec = SECTIONS["model"]["kind"]
+    kind = kind_spec[0].check("model.kind", table["kind"]) if "kind" in table else "mlp"
+    return {"kind": kind_spec, **MODEL_KINDS[kind]}
 
 
 def _validate_section(section, keys, table):
@@ -340,13 +481,18 @@ def _validate_section(section, keys, table):
             result[key] = kind.check(f"{section}.{key}", table.pop(key))
         elif default is REQUIRED:
             raise ConfigError(f"{section}.{key}", f"missing; expected {kind.description}")
-        else:
+        elif default is not UNSET:
             result[key] = copy.deepcopy(default)
     options = NAMED_OPTIONS[section](result["name"]) if section in NAMED_OPTIONS else {}
     for key, value in table.items():
         if key not in options:
             allowed = sorted(keys) + sorted(options)
-            what = f'for {section} "{result["name"]}"' if section in NAMED_OPTIONS else f"in [{section}]"
+            if section in NAMED_OPTIONS:
+                what = f'for {section} "{result["name"]}"'
+            elif section == "model":
+                what = f'for model kind "{result.get("kind", "mlp")}"'
+            else:
+                what = f"in [{section}]"
             raise ConfigError(f"{section}.{key}", f"unknown key {what}; allowed keys: {', '.join(allowed)}")
         result[key] = options[key].check(f"{section}.{key}", value)
     return result
@@ -382,27 +528,65 @@ def _check_combinations(config, raw):
             raise ConfigError("schedule.name", '"plateau" watches val_loss; expected data.validation > 0')
     if config["train"]["early_stopping_patience"] is not None and data["validation"] == 0:
         raise ConfigError("train.early_stopping_patience", "watches val_loss; expected data.validation > 0")
+    _check_model(config)
+
+
+def _check_model(config):
+    """A cnn needs images, and every block must leave at least one pixel; nonlinearity is for cell = "rnn"."""
+    model, name = config["model"], config["data"]["name"]
+    kind = model_kind(config)
+    if kind == "cnn":
+        if name not in IMAGE_SHAPES:
+            raise ConfigError("model.kind", f'"cnn" needs an image data set ({_quoted(IMAGE_SHAPES)}), not {name!r}')
+        height, width = IMAGE_SHAPES[name]
+        for index, block in enumerate(model["conv"]):
+            before = (height, width)
+            height, width = conv_output_shape(block, height, width)
+            if height < 1 or width < 1:
+                raise ConfigError(
+                    f"model.conv[{index}]",
+                    f"{name}'s images are {before[0]}x{before[1]} when they reach this block, which leaves "
+                    f"{max(height, 0)}x{max(width, 0)}; expected at least 1x1 (fewer blocks, a smaller kernel, "
+                    "stride or pool, or more padding)",
+                )
+    if kind == "rnn" and "nonlinearity" in model and model["cell"] != "rnn":
+        raise ConfigError("model.nonlinearity", f'only for model.cell = "rnn", not "{model["cell"]}"')
 
 
 def describe(width=79):
     """A summary of the schema, a paragraph per section (``chainrule train --help`` shows it)."""
     named = {"loss": LOSSES, "optimizer": OPTIMIZERS, "schedule": SCHEDULES}
     lines = ["config sections (every key is optional but data.name; unknown keys are errors):"]
-    for section, keys in SECTIONS.items():
-        parts = []
-        for key, (kind, default) in keys.items():
-            if isinstance(kind, Choice):
-                parts.append(f"{key}{' (required)' if default is REQUIRED else ''} = {' | '.join(kind.choices)}")
-            else:
-                parts.append(key)
-        if section in named:
-            parts.append("and the options of that " + ("loss" if section == "loss" else section))
-        optional = " (optional)" if section in OPTIONAL_SECTIONS else ""
-        text = f"[{section}]{optional}: " + "; ".join(parts)
+
+    def paragraph(text):
         lines.append(
             textwrap.fill(text, width, initial_indent="  ", subsequent_indent="      ", break_on_hyphens=False)
         )
+
+    for section, keys in SECTIONS.items():
+        if section == "model":
+            paragraph("[model]: kind = mlp | cnn | rnn (default mlp), and the keys of that kind:")
+            for kind, kind_keys in MODEL_KINDS.items():
+                paragraph(f"  {kind}: " + "; ".join(_describe_keys(kind_keys)))
+            block = ConvBlock().keys
+            paragraph("  a conv block: {" + "; ".join(_describe_keys(block)) + "}, e.g. {channels = 32, pool = 2}")
+            continue
+        parts = _describe_keys(keys)
+        if section in named:
+            parts.append("and the options of that " + ("loss" if section == "loss" else section))
+        optional = " (optional)" if section in OPTIONAL_SECTIONS else ""
+        paragraph(f"[{section}]{optional}: " + "; ".join(parts))
     return "\n".join(lines)
+
+
+def _describe_keys(keys):
+    parts = []
+    for key, (kind, default) in keys.items():
+        if isinstance(kind, Choice):
+            parts.append(f"{key}{' (required)' if default is REQUIRED else ''} = {' | '.join(kind.choices)}")
+        else:
+            parts.append(f"{key}{' (required)' if default is REQUIRED else ''}")
+    return parts
 
 
 def _quoted(names):
@@ -432,6 +616,10 @@ def _toml_value(value):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, float):
         return repr(value)  # round-trips exactly
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):  # one table a line
+        return "[\n" + "".join(f"    {_toml_value(v)},\n" for v in value) + "]"
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table, e.g. a conv block
+        return "{" + ", ".join(f"{key} = {_toml_value(v)}" for key, v in value.items() if v is not None) + "}"
     return str(value)

@@ -9,6 +9,9 @@ Example::
     >>> model = build_model(config, data)             # (N, 4) -> (N, 3)
     >>> model(data.test.tensors[0]).shape
     (30, 3)
+
+Every split holds flat inputs (N, F) whatever the model: a CNN or an RNN reshapes them itself
+(``data.image_shape`` says how), so evaluation, prediction and the pictures are the same for all.
 """
 
 from dataclasses import dataclass
@@ -18,7 +21,8 @@ import numpy as np
 from .. import data as crdata
 from .. import datasets, nn, optim
 from ..random import Generator
-from .config import ACTIVATIONS, LOSSES, OPTIMIZERS, SCHEDULES
+from . import models
+from .config import LOSSES, OPTIMIZERS, SCHEDULES, model_kind
 
 
 @dataclass
@@ -31,7 +35,7 @@ class Data:
     num_features: int
     num_classes: int
     class_names: list
-    image_shape: tuple = None  # (H, W) for image sets, to draw them
+    image_shape: tuple = None  # (H, W) for image sets: to draw them, and how a cnn or rnn reads them
 
 
 def load_data(config):
@@ -109,24 +113,31 @@ def _with_targets(dataset, binary):
 
 
 def build_model(config, data):
-    """An MLP: Linear -> activation (-> Dropout) for each hidden size, then Linear to the outputs.
+    """The network of ``config["model"]`` (see :mod:`.models`): (N, num_features) -> (N, num_classes)
+    logits; (N, 1) for ``bce_with_logits``; ``nll`` appends LogSoftmax so the model's outputs are
+    log-probabilities.
 
-    (N, num_features) -> (N, num_classes) logits; (N, 1) for ``bce_with_logits``; ``nll`` appends
-    LogSoftmax so the model's outputs are log-probabilities.
+    - ``mlp``: Linear -> activation (-> Dropout) for each hidden size, then Linear to the outputs;
+    - ``cnn``: the inputs as images (N, 1, H, W), conv blocks, then such an MLP head;
+    - ``rnn``: image rows as time steps (H steps of W pixels), or for other sets each feature as
+      one step, a recurrent network, a Linear head on its last output.
     """
     spec = config["model"]
     loss = config["loss"]["name"]
-    activation = getattr(nn, ACTIVATIONS[spec["activation"]])
-    layers, width = [], data.num_features
-    for hidden in spec["layers"]:
-        layers += [nn.Linear(width, hidden), activation()]
-        if spec["dropout"] > 0:
-            layers.append(nn.Dropout(spec["dropout"]))
-        width = hidden
-    layers.append(nn.Linear(width, 1 if loss == "bce_with_logits" else data.num_classes))
+    outputs = 1 if loss == "bce_with_logits" else data.num_classes
+    kind = model_kind(config)
+    if kind == "mlp":
+        model = models.build_mlp(spec, data.num_features, outputs)
+    elif kind == "cnn":
+        model = models.build_cnn(spec, data.image_shape, outputs)
+    else:
+        steps, features = data.image_shape if data.image_shape is not None else (data.num_features, 1)
+        model = models.build_rnn(spec, steps, features, outputs)
     if loss == "nll":
-        layers.append(nn.LogSoftmax(dim=1))
-    return nn.Sequential(*layers)
+        if not isinstance(model, nn.Sequential):
+            model = nn.Sequential(model)
+        model.append(nn.LogSoftmax(dim=1))
+    return model
 
 
 def build_loss(config):

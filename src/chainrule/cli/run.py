@@ -143,6 +143,7 @@ def _build(config, data, steps_per_epoch):
         scheduler=scheduler,
         scheduler_interval=interval,
         device=device,
+        clip_grad_norm=config["train"].get("clip_grad_norm"),  # absent: no clipping
     )
     return model, trainer
 

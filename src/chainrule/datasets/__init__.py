@@ -6,6 +6,8 @@
   sets (``pip install 'chainrule[datasets]'``) as ``TensorDataset``s with a stratified split.
 - ``xor``, ``moons``, ``spirals``, ``linear_regression``: generated ``TensorDataset``s.
 - ``read_idx``, ``write_idx``: the IDX file format; ``download_file``: a checked download.
+- ``TextCorpus``, ``JargonFile``: text as characters for language models; the Jargon File from
+  root, ``$CHAINRULE_DATA`` or the system's copy (``apt install jargon-text``; see ``text``).
 
 Example::
 
@@ -18,10 +20,12 @@ from .generated import linear_regression, moons, spirals, xor
 from .idx import read_idx, write_idx
 from .mnist import MNIST, FashionMNIST
 from .sklearn_sets import load_breast_cancer, load_digits, load_iris, load_wine
+from .text import JargonFile, TextCorpus
 
 __all__ = [
     "MNIST",
     "FashionMNIST",
+    "JargonFile",
     "cache_dir",
     "download_file",
     "linear_regression",
@@ -32,6 +36,7 @@ __all__ = [
     "moons",
     "read_idx",
     "spirals",
+    "TextCorpus",
     "write_idx",
     "xor",
 ]

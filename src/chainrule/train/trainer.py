@@ -24,6 +24,7 @@ from ..creation import as_tensor
 from ..data import DataLoader
 from ..errors import ShapeError
 from ..io import checkpoint
+from ..nn.utils import clip_grad_norm_
 from ..ops import cat
 from ..tensor import Tensor
 from .callbacks import Callback, CallbackList, LearningRateScheduler
@@ -43,6 +44,9 @@ class Trainer:
     - ``callbacks``: :class:`~chainrule.train.callbacks.Callback` objects used by every ``fit``.
     - ``device``: moves the model there and every batch with it; by default batches go to the
       device of the model's parameters.
+    - ``clip_grad_norm``: a max norm; before each optimizer step the gradients of all the model's
+      parameters are scaled together so that their joint 2-norm is at most this
+      (``nn.utils.clip_grad_norm_``, as a PyTorch loop calls it between ``backward`` and ``step``).
 
     Data (``fit``'s ``train`` and ``validation``, ``evaluate``'s ``data``) is a tuple
     ``(inputs, targets)`` of Tensors or arrays (batched here, shuffled with ``seed``), a Dataset
@@ -62,7 +66,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss_fn, optimizer, metrics=(), scheduler=None, callbacks=(), device=None,
-                 scheduler_interval=None):  # fmt: skip
+                 scheduler_interval=None, clip_grad_norm=None):  # fmt: skip
         if not callable(model):
             raise TypeError(f"model must be callable (an nn.Module), got {type(model).__name__}")
         if not callable(loss_fn):
@@ -83,6 +87,12 @@ class Trainer:
         self.callbacks = list(callbacks)
         self.stop_training = False
         self.history = None
+        if clip_grad_norm is not None:
+            if isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, (int, float)) or clip_grad_norm <= 0:
+                raise ValueError(f"clip_grad_norm must be a number > 0 or None, got {clip_grad_norm!r}")
+            if not hasattr(model, "parameters"):
+                raise TypeError(f"clip_grad_norm needs a model with parameters(), got {type(model).__name__}")
+        self.clip_grad_norm = clip_grad_norm
 
     def _make_metrics(self, metrics):
         if isinstance(metrics, (str, Metric)):
@@ -159,6 +169,8 @@ class Trainer:
             out = self.model(x)
             loss = _scalar_loss(self.loss_fn(out, y))
             loss.backward()
+            if self.clip_grad_norm is not None:
+                clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
             self.optimizer.step()
             size = len(x)
             total_loss += loss.item() * size
