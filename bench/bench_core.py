@@ -109,6 +109,59 @@ def child_flags(args):
     return flags + (["--no-torch"] if args.no_torch else [])
 
 
+def layer_bench_main(script, doc, benches, run_child, seconds=0.25, alone="chainrule", profile=None):
+    """The parent side of a benchmark script over ``benches`` (bench_train, bench_cnn, bench_rnn,
+    bench_norm): parse its arguments, run ``run_child(args)`` once per thread count in a child
+    process (with ``--profile STEPS``, when the script offers it, one 1-thread child that profiles
+    instead), then print the summary and write the JSON."""
+    args = layer_bench_arguments(doc, benches, seconds, alone, profile)
+    if args.child is not None:
+        result = run_child(args)
+        if args.child_out:
+            with open(args.child_out, "w") as f:
+                json.dump(result, f)
+        return
+    header = describe_machine(args)
+    print_header(header)
+    profiling = getattr(args, "profile", None)
+    threads = [1] if profiling else [int(n) for n in args.threads.split(",")]
+    flags = child_flags(args) + (["--profile", str(profiling)] if profiling else [])
+    results = run_children(script, threads, args.unset_openblas_coretype, flags)
+    if profiling:
+        return
+    print_summary(results, header)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({"machine": header, "results": results}, f, indent=2)
+        print(f"\nfigures written to {args.json}")
+
+
+def layer_bench_arguments(doc, benches, seconds, alone, profile):
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", default="1,2", help="comma-separated BLAS/OpenMP thread counts (default 1,2)")
+    parser.add_argument("--reps", type=int, default=7, help="repetitions per benchmark, median reported (>= 5)")
+    parser.add_argument("--bench", default=",".join(benches), help=f"which benchmarks: {', '.join(benches)}")
+    parser.add_argument("--seconds", type=float, default=seconds, help="target time of one timed block per side")
+    parser.add_argument("--no-torch", action="store_true", help=f"run {alone} alone")
+    parser.add_argument(
+        "--unset-openblas-coretype",
+        action="store_true",
+        help="remove OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the children's environment",
+    )
+    if profile:
+        parser.add_argument("--profile", type=int, metavar="STEPS", help=f"instead of timing: cProfile STEPS {profile}")
+    parser.add_argument("--json", metavar="PATH", help="write all figures to PATH")
+    parser.add_argument("--child", type=int, metavar="N", help=argparse.SUPPRESS)
+    parser.add_argument("--child-out", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.reps < 5:
+        parser.error("--reps must be at least 5")
+    unknown = set(args.bench.split(",")) - set(benches)
+    if unknown:
+        parser.error(f"unknown benchmark(s) {sorted(unknown)}; expected some of {', '.join(benches)}")
+    return args
+
+
 def describe_machine(args):
     """Versions, BLAS libraries, CPU and the OpenBLAS tuning variables, for the header."""
     import numpy as np

@@ -17,8 +17,6 @@ Benchmarks (float32, the same input and upstream gradient on both sides):
 Before timing, one step on each side is compared: outputs, input and parameter gradients.
 """
 
-import argparse
-import json
 import os
 import sys
 
@@ -34,53 +32,10 @@ CASES = {  # name: (layer, args, input shape, training, backward)
 
 
 def main():
-    args = parse_args()
-    if args.child is not None:
-        result = run_child(args)
-        if args.child_out:
-            with open(args.child_out, "w") as f:
-                json.dump(result, f)
-        return
-    header = core.describe_machine(args)
-    core.print_header(header)
-    threads = [int(n) for n in args.threads.split(",")]
-    results = core.run_children(__file__, threads, args.unset_openblas_coretype, child_flags(args))
-    core.print_summary(results, header)
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump({"machine": header, "results": results}, f, indent=2)
-        print(f"\nfigures written to {args.json}")
+    core.layer_bench_main(__file__, __doc__, CASES, run_child, seconds=0.25, alone="chainrule")
 
 
-def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", default="1,2", help="comma-separated BLAS/OpenMP thread counts (default 1,2)")
-    parser.add_argument("--reps", type=int, default=7, help="repetitions per benchmark, median reported (>= 5)")
-    parser.add_argument("--bench", default=",".join(CASES), help=f"which benchmarks: {', '.join(CASES)}")
-    parser.add_argument("--seconds", type=float, default=0.25, help="target time of one timed block per side")
-    parser.add_argument("--no-torch", action="store_true", help="run chainrule alone")
-    parser.add_argument(
-        "--unset-openblas-coretype",
-        action="store_true",
-        help="remove OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE from the children's environment",
-    )
-    parser.add_argument("--json", metavar="PATH", help="write all figures to PATH")
-    parser.add_argument("--child", type=int, metavar="N", help=argparse.SUPPRESS)
-    parser.add_argument("--child-out", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.reps < 5:
-        parser.error("--reps must be at least 5")
-    unknown = set(args.bench.split(",")) - set(CASES)
-    if unknown:
-        parser.error(f"unknown benchmark(s) {sorted(unknown)}; expected some of {', '.join(CASES)}")
-    return args
-
-
-def child_flags(args):
-    flags = ["--reps", str(args.reps), "--bench", args.bench, "--seconds", str(args.seconds)]
-    return flags + (["--no-torch"] if args.no_torch else [])
-
-
+# ---------------------------------------------------------------------------------------- child
 def run_child(args):
     threads = args.child
     for name in core.THREAD_VARS:  # when run by hand with --child; the parent sets them already
