@@ -243,16 +243,24 @@ def print_summary(results, info):
 
 
 # ---------------------------------------------------------------------------------------- child
-def run_child(args):
-    threads = args.child
-    for name in THREAD_VARS:  # when run by hand with --child; the parent sets them already
-        os.environ.setdefault(name, str(threads))
+def child_libraries(args):
+    """In a child run: set the thread count (when run by hand; the parent sets it already) before
+    NumPy loads its BLAS, then import chainrule and, unless --no-torch, PyTorch with that many
+    threads. Returns (chainrule, torch or None)."""
+    for name in THREAD_VARS:
+        os.environ.setdefault(name, str(args.child))
     import numpy as np  # noqa: F401 - loads its BLAS now, with the thread count above
 
     cr = import_chainrule()
     torch = None if args.no_torch else import_torch()
     if torch:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(args.child)
+    return cr, torch
+
+
+def announce_child(threads, torch):
+    """Print a child run's thread settings, its thread pools and how busy the CPU is; returns
+    (the pools' summary, busy cores or None)."""
     print(
         f"=== {threads} thread(s): {', '.join(f'{v}={os.environ.get(v)}' for v in THREAD_VARS)}"
         + (f", torch.get_num_threads()={torch.get_num_threads()}" if torch else "")
@@ -261,12 +269,15 @@ def run_child(args):
     print(f"    {pools}")
     busy = busy_cores()
     if busy is not None:
-        note = (
-            ""
-            if busy < 0.25
-            else "  -- WARNING: other processes use the CPU; figures (2 threads above all) are unreliable"
-        )
-        print(f"    cores busy with other work just before the run: {busy:.2f}{note}")
+        warning = "  -- WARNING: other processes use the CPU; figures (2 threads above all) are unreliable"
+        print(f"    cores busy with other work just before the run: {busy:.2f}{'' if busy < 0.25 else warning}")
+    return pools, busy
+
+
+def run_child(args):
+    threads = args.child
+    cr, torch = child_libraries(args)
+    pools, busy = announce_child(threads, torch)
     result = {"threads": threads, "threadpools": pools, "other_busy_cores_at_start": busy, "benchmarks": {}}
     benches = args.bench.split(",")
     if "perop" in benches:

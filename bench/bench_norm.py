@@ -38,22 +38,8 @@ def main():
 # ---------------------------------------------------------------------------------------- child
 def run_child(args):
     threads = args.child
-    for name in core.THREAD_VARS:  # when run by hand with --child; the parent sets them already
-        os.environ.setdefault(name, str(threads))
-    import numpy as np  # noqa: F401 - loads its BLAS now, with the thread count above
-
-    cr = core.import_chainrule()
-    torch = None if args.no_torch else core.import_torch()
-    if torch:
-        torch.set_num_threads(threads)
-    print(
-        f"=== {threads} thread(s): {', '.join(f'{v}={os.environ.get(v)}' for v in core.THREAD_VARS)}"
-        + (f", torch.get_num_threads()={torch.get_num_threads()}" if torch else "")
-    )
-    busy = core.busy_cores()
-    if busy is not None:
-        warning = "  -- WARNING: other processes use the CPU; figures (2 threads above all) are unreliable"
-        print(f"    cores busy with other work just before the run: {busy:.2f}{'' if busy < 0.25 else warning}")
+    cr, torch = core.child_libraries(args)
+    _, busy = core.announce_child(threads, torch)
     result = {"threads": threads, "other_busy_cores_at_start": busy, "benchmarks": {}}
     libs = {"chainrule": cr, "pytorch": torch}
     for name in args.bench.split(","):
