@@ -56,7 +56,7 @@ def case_function(case):
 
 @pytest.mark.parametrize("dtype, suffix, rtol, atol", PRECISIONS)
 @pytest.mark.parametrize("case", CASES, ids=[case[0] for case in CASES])
-def test_functional_matches_pytorch(case, dtype, suffix, rtol, atol):
+def test_functional_matches_pytorch(case, dtype, suffix, rtol, atol, kernel_threads):
     ref, prefix = reference(), f"fn/{case[0]}"
     inputs = case_inputs(case, dtype)
     out = case_function(case)(**inputs)
@@ -78,7 +78,7 @@ def test_functional_gradcheck(case):
 
 
 @pytest.mark.parametrize("case", DOUBLE, ids=[case[0] for case in DOUBLE])
-def test_double_backward_matches_pytorch(case):
+def test_double_backward_matches_pytorch(case, kernel_threads):
     ref, prefix = reference(), f"fn/{case[0]}"
     inputs = case_inputs(case)
     out = case_function(case)(**inputs)
@@ -122,7 +122,7 @@ def build(case, dtype=cr.float64):
 
 
 @pytest.mark.parametrize("case", MODULES, ids=[case[0] for case in MODULES])
-def test_module_matches_pytorch(case):
+def test_module_matches_pytorch(case, kernel_threads):
     ref, prefix = reference(), f"module/{case[0]}"
     module = build(case)
     state = module.state_dict()
@@ -321,3 +321,38 @@ def test_reused_scratch_arrays_leave_results_independent(kernel, padding, stride
         np.testing.assert_array_equal(out.detach().numpy(), fresh.detach().numpy())
         np.testing.assert_array_equal(grad_x.numpy(), fresh_x.numpy())
         np.testing.assert_array_equal(grad_w.numpy(), fresh_w.numpy())
+
+
+@pytest.mark.parametrize(
+    "first, second",
+    [
+        # the same padded-buffer size (16·16 + 16): no padding and 1-padding, different zeros
+        ({"size": (16, 16), "kernel": 3, "padding": 0}, {"size": (14, 14), "kernel": 3, "padding": 1}),
+        # the same widened gradient (14, 16): valid columns 14 and 12
+        ({"size": (14, 14), "kernel": 3, "padding": 1}, {"size": (14, 12), "kernel": (3, 5), "padding": (1, 2)}),
+    ],
+)
+def test_scratch_arrays_of_one_shape_but_different_zeros_are_not_shared(first, second):
+    """Scratch arrays keep zeros that the kernels never write; two geometries whose arrays have
+    one shape but zeros in different places must each get their own."""
+    from chainrule.ops import conv_scratch
+
+    rng = np.random.default_rng(1)
+
+    def gradients(spec):
+        kernel = spec["kernel"] if isinstance(spec["kernel"], tuple) else (spec["kernel"],) * 2
+        x = cr.tensor(rng.standard_normal((1, 1) + spec["size"]), requires_grad=True)
+        w = cr.tensor(rng.standard_normal((1, 1) + kernel), requires_grad=True)
+        out = F.conv2d(x, w, padding=spec["padding"])
+        v = cr.tensor(rng.standard_normal(out.shape))
+        return lambda: [g.numpy() for g in cr.autograd.grad((out * v).sum(), (x, w), retain_graph=True)] + [
+            F.conv2d(x, w, padding=spec["padding"]).detach().numpy()
+        ]
+
+    run_first, run_second = gradients(first), gradients(second)
+    conv_scratch.clear()
+    expected = run_second()
+    conv_scratch.clear()
+    run_first()
+    for got, want in zip(run_second(), expected):
+        np.testing.assert_array_equal(got, want)

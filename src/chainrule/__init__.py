@@ -116,6 +116,7 @@ from .ops import (
     var,
     where,
 )
+from .parallel import get_num_threads, set_num_threads
 from .random import (
     Generator,
     get_rng_state,

@@ -11,6 +11,10 @@ import types
 
 import numpy as np
 
+from .allocator import keep_freed_memory_on_import
+
+keep_freed_memory_on_import()
+
 
 class Device:
     """Where a tensor's data lives: ``Device("cpu")`` or ``Device("cuda", 0)``.

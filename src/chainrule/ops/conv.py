@@ -14,7 +14,7 @@ array kernels (``conv_im2col``) directly and reuses the forward's im2col.
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .conv_args import check_bias, check_tensors, conv_geometry, transpose_geometry
-from .conv_im2col import conv_forward, conv_input_grad, conv_weight_grad, im2col, widen
+from .conv_im2col import conv_backward, conv_forward, conv_input_grad, conv_weight_grad, im2col
 from .join import pad
 from .shape import reshape, squeeze, unsqueeze
 
@@ -53,13 +53,11 @@ class Convolution(Function):
             if need[0]:
                 grad_x = ConvolutionTranspose(geometry, x.shape)(grad, weight)
             if need[1]:
-                grad_weight = ConvolutionWeightGrad(geometry, weight.shape)(x, grad)
+                grad_weight = ConvolutionWeightGrad(geometry)(x, grad)
         else:
-            wide = widen(xp, grad, geometry)
-            if need[0]:
-                grad_x = conv_input_grad(xp, grad, weight, x.shape, geometry, wide)
-            if need[1]:
-                grad_weight = conv_weight_grad(xp, col, grad, weight.shape, geometry, wide)
+            grad_x, grad_weight = conv_backward(
+                xp, grad, geometry, weight if need[0] else None, x.shape, col if need[1] else None
+            )
         if len(need) == 2:
             return grad_x, grad_weight
         return grad_x, grad_weight, _bias_sum(xp, grad) if need[2] else None
@@ -90,12 +88,12 @@ class ConvolutionTranspose(Function):
             if need[0]:
                 grad_g = Convolution(geometry)(grad, weight)
             if need[1]:
-                grad_weight = ConvolutionWeightGrad(geometry, weight.shape)(grad, g)
+                grad_weight = ConvolutionWeightGrad(geometry)(grad, g)
         else:
             grad_g, col = conv_forward(xp, grad, weight, geometry) if need[0] else (None, None)
             if need[1]:
                 col = im2col(xp, grad, geometry) if col is None else col
-                grad_weight = conv_weight_grad(xp, col, g, weight.shape, geometry)
+                grad_weight = conv_weight_grad(xp, col, g, geometry)
         if len(need) == 2:
             return grad_g, grad_weight
         return grad_g, grad_weight, _bias_sum(xp, grad) if need[2] else None
@@ -108,12 +106,12 @@ class ConvolutionWeightGrad(Function):
     ∂L/∂x = Aᵀ G with D as the weight (a transposed convolution),   ∂L/∂G = conv(x, D).
     """
 
-    def __init__(self, geometry, weight_shape):
-        self.geometry, self.weight_shape = geometry, tuple(weight_shape)
+    def __init__(self, geometry):
+        self.geometry = geometry
 
     def forward(self, x, grad_y):
         self.save_for_backward(x, grad_y)
-        return conv_weight_grad(self.xp, im2col(self.xp, x, self.geometry), grad_y, self.weight_shape, self.geometry)
+        return conv_weight_grad(self.xp, im2col(self.xp, x, self.geometry), grad_y, self.geometry)
 
     def backward(self, grad):
         x, grad_y = self.saved

@@ -24,6 +24,10 @@ along whole planes (Ho·Wp values) instead of rows of Wo, which is several times
 small images. Windows of the garbage columns run up to (kW - 1)·dW values past a plane's end,
 so the padded input lives in a buffer with Wp spare zeros after it.
 
+Threads. Every kernel works sample by sample, so it is written for a slice of samples and
+``parallel.map_slices`` runs the slices on all of chainrule's threads: each slice does its own
+im2col copy, GEMMs and col2im adds, and the weight gradient is the sum of the slices' partial sums.
+
 These functions take and return plain arrays of one namespace ``xp``; the ops in ``conv.py`` wrap
 them in ``Function``s. Geometry, per spatial dim: padding (before, after), stride s, dilation d,
 o = (S + before + after - d·(k - 1) - 1) // s + 1.
@@ -32,6 +36,7 @@ o = (S + before + after - d·(k - 1) - 1) // s + 1.
 import itertools
 import math
 
+from ..parallel import map_slices
 from .conv_scratch import scratch
 
 
@@ -62,7 +67,8 @@ def padded_input(xp, x, geometry):
     The result is x itself or a scratch array (valid until the next call): read it, never keep it."""
     if not geometry.wide and not any(lo or hi for lo, hi in geometry.padding):
         return x
-    buffer, _ = scratch(xp, "padded input", (_buffer_size(x.shape[:2], geometry),), x.dtype)
+    layout = ("padded input", geometry.size, geometry.padding, geometry.wide)  # where its zeros are
+    buffer, _ = scratch(xp, layout, (_buffer_size(x.shape[:2], geometry),), x.dtype)
     return _scatter_interior(xp, x, geometry, buffer)  # only the interior is written: the zeros stay
 
 
@@ -103,79 +109,121 @@ def _windows(xp, padded, geometry, writeable=False):
 
 def im2col(xp, x, geometry):
     """Windows of x (N, C, *S) as col (N, g, C/g·∏k, P), contiguous: one copy of a strided view."""
-    n, channels = x.shape[:2]
-    windows = _windows(xp, padded_input(xp, x, geometry), geometry)  # (N, C, *k, *computed)
-    col = xp.empty(windows.shape, dtype=windows.dtype)  # always a copy: the padded input is scratch
-    col[...] = windows
+    col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
+    map_slices(xp, len(x), lambda a, b: _im2col_into(xp, x[a:b], geometry, col[a:b]), col[0].size)
+    return col
+
+
+def _col_shape(input_shape, geometry):
+    n, channels = input_shape[:2]
     groups = geometry.groups
-    return col.reshape(n, groups, channels // groups * math.prod(geometry.kernel), geometry.positions())
+    return n, groups, channels // groups * math.prod(geometry.kernel), geometry.positions()
 
 
-def col2im(xp, col, input_shape, geometry):
-    """The adjoint of ``im2col``: col (N, C·∏k, P) summed back into an array of input_shape (N, C, *S)."""
-    lead = tuple(input_shape[:2])
+def _im2col_into(xp, x, geometry, col):
+    windows = _windows(xp, padded_input(xp, x, geometry), geometry)  # (n, C, *k, *computed)
+    col.reshape(windows.shape)[...] = windows
+
+
+def col2im_into(xp, col, geometry, out):
+    """The adjoint of ``im2col``: col (n, C·∏k, P) summed back into ``out`` (n, C, *S)."""
+    lead = tuple(out.shape[:2])
     col = col.reshape(lead + geometry.kernel + geometry.computed)
-    size = _buffer_size(lead, geometry)
-    cropped = _padded_shape(lead, geometry) != tuple(input_shape)
-    if cropped:  # the sums are copied out of the buffer: it can be scratch, zeroed here
-        buffer, fresh = scratch(xp, "col2im", (size,), col.dtype)
+    in_place = not geometry.wide and _padded_shape(lead, geometry) == tuple(out.shape)
+    if in_place:  # no padding and no spare columns: out itself is the padded buffer
+        out.fill(0)
+        padded = out
+    else:  # the sums are copied out of a scratch buffer, zeroed here
+        buffer, fresh = scratch(xp, "col2im", (_buffer_size(lead, geometry),), col.dtype)
         if not fresh:
             buffer.fill(0)
-    else:  # the buffer is the result
-        buffer = xp.zeros(size, dtype=col.dtype)
-    padded = _padded_view(buffer, lead, geometry)
+        padded = _padded_view(buffer, lead, geometry)
     windows = _windows(xp, padded, geometry, writeable=True)
     everything = (slice(None), slice(None))
     for offset in itertools.product(*(range(k) for k in geometry.kernel)):
         windows[everything + offset] += col[everything + offset]  # one offset never reads a position twice
-    if not cropped:
-        return padded
-    return xp.ascontiguousarray(padded[everything + _interior(geometry)])
+    if not in_place:
+        out[...] = padded[everything + _interior(geometry)]
+
+
+def col2im(xp, col, input_shape, geometry):
+    """The adjoint of ``im2col``: col (N, C·∏k, P) summed back into an array of input_shape (N, C, *S)."""
+    out = xp.empty(input_shape, dtype=col.dtype)
+    map_slices(xp, len(out), lambda a, b: col2im_into(xp, col[a:b], geometry, out[a:b]), col[0].size)
+    return out
 
 
 def widen(xp, grad, geometry):
-    """G (N, O, *out) as (N, O, P): with wide rows, zeros in the garbage columns.
+    """G (n, O, *out) as (n, O, P): with wide rows, zeros in the garbage columns.
 
-    With wide rows the result is a scratch array (valid until the next call): read it, never keep it."""
+    With wide rows the result is a scratch array (valid until the next call in this thread): read
+    it, never keep it."""
     n, channels = grad.shape[:2]
     if not geometry.wide:
         return grad.reshape(n, channels, -1)
-    wide, _ = scratch(xp, "wide gradient", (n, channels) + geometry.computed, grad.dtype)
+    layout = ("wide gradient", geometry.out[-1])  # columns from out[-1] on stay zero
+    wide, _ = scratch(xp, layout, (n, channels) + geometry.computed, grad.dtype)
     wide[..., : geometry.out[-1]] = grad  # the garbage columns are never written: they stay zero
     return wide.reshape(n, channels, -1)
 
 
 def conv_forward(xp, x, weight, geometry):
-    """y = conv(x, w): x (N, C, *S), w (O, C/g, *k) -> (y (N, O, *out), col). One im2col, one batched GEMM."""
-    groups = geometry.groups
-    col = im2col(xp, x, geometry)
-    rows = weight.reshape(groups, weight.shape[0] // groups, -1)  # (g, O/g, C/g·∏k)
-    shape = (x.shape[0], groups, weight.shape[0] // groups, geometry.positions())
-    if geometry.wide:  # the wide result is cropped into a fresh array: it can be scratch
-        wide, _ = scratch(xp, "wide output", shape, col.dtype)
-        y = xp.matmul(rows, col, out=wide).reshape((x.shape[0], weight.shape[0]) + geometry.computed)
-        return xp.ascontiguousarray(y[..., : geometry.out[-1]]), col
-    y = xp.matmul(rows, col).reshape((x.shape[0], weight.shape[0]) + geometry.computed)  # (N, O, *computed)
+    """y = conv(x, w): x (N, C, *S), w (O, C/g, *k) -> (y (N, O, *out), col). Per slice of samples:
+    one im2col, one batched GEMM."""
+    groups, out_channels = geometry.groups, weight.shape[0]
+    rows = weight.reshape(groups, out_channels // groups, -1)  # (g, O/g, C/g·∏k)
+    col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
+    y = xp.empty((len(x), out_channels) + geometry.out, dtype=col.dtype)
+
+    def forward_slice(a, b):
+        _im2col_into(xp, x[a:b], geometry, col[a:b])
+        product_shape = (b - a, groups, out_channels // groups, geometry.positions())
+        if geometry.wide:  # the wide result is cropped into y: it can be scratch
+            wide, _ = scratch(xp, "wide output", product_shape, col.dtype)
+            xp.matmul(rows, col[a:b], out=wide)
+            y[a:b] = wide.reshape((b - a, out_channels) + geometry.computed)[..., : geometry.out[-1]]
+        else:
+            xp.matmul(rows, col[a:b], out=y[a:b].reshape(product_shape))
+
+    map_slices(xp, len(x), forward_slice, col[0].size + y[0].size)
     return y, col
 
 
-def conv_input_grad(xp, grad, weight, input_shape, geometry, wide_grad=None):
-    """∂L/∂x of y = conv(x, w) from G = ∂L/∂y (N, O, *out): w[g]ᵀ·G[n, g], then col2im -> (N, C, *S).
+def conv_backward(xp, grad, geometry, weight=None, input_shape=None, col=None):
+    """(∂L/∂x, ∂L/∂w) of y = conv(x, w) from G = ∂L/∂y (N, O, *out): ∂L/∂x needs w and x's shape
+    (N, C, *S), ∂L/∂w needs x's col; each is None when what it needs is not given.
 
-    It is also the transposed convolution of G with w. ``wide_grad``: G already widened."""
+    ∂L/∂x[n] = col2im(w[g]ᵀ·G[n, g]), also the transposed convolution of G with w;
+    ∂L/∂w[g] = Σₙ G[n, g]·col[n, g]ᵀ. Each slice of samples widens its G once for both."""
     groups = geometry.groups
     n, out_channels = grad.shape[:2]
-    g = (widen(xp, grad, geometry) if wide_grad is None else wide_grad).reshape(n, groups, out_channels // groups, -1)
-    rows = weight.reshape(groups, out_channels // groups, -1)  # (g, O/g, C/g·∏k)
-    col, _ = scratch(xp, "column gradient", (n, groups, rows.shape[2], g.shape[3]), grad.dtype)
-    xp.matmul(xp.swapaxes(rows, 1, 2), g, out=col)  # (N, g, C/g·∏k, P), only read by col2im
-    return col2im(xp, col, input_shape, geometry)
+    grad_x = xp.empty(input_shape, dtype=grad.dtype) if weight is not None else None
+    rows = weight.reshape(groups, out_channels // groups, -1) if weight is not None else None  # (g, O/g, C/g·∏k)
+
+    def backward_slice(a, b):
+        g = widen(xp, grad[a:b], geometry).reshape(b - a, groups, out_channels // groups, -1)
+        if rows is not None:
+            shape = (b - a, groups, rows.shape[2], g.shape[3])
+            col_grad, _ = scratch(xp, "column gradient", shape, grad.dtype)
+            xp.matmul(xp.swapaxes(rows, 1, 2), g, out=col_grad)  # (n, g, C/g·∏k, P), only read by col2im
+            col2im_into(xp, col_grad, geometry, grad_x[a:b])
+        if col is not None:
+            return xp.matmul(g, xp.swapaxes(col[a:b], 2, 3)).sum(axis=0)  # (g, O/g, C/g·∏k)
+        return None
+
+    window = (col.shape[2] if col is not None else rows.shape[2]) * groups
+    partial_sums = map_slices(xp, n, backward_slice, grad[0].size + window * geometry.positions())
+    if col is None:
+        return grad_x, None
+    weight_shape = (out_channels, col.shape[2] // math.prod(geometry.kernel)) + geometry.kernel
+    return grad_x, sum(partial_sums[1:], partial_sums[0]).reshape(weight_shape)
 
 
-def conv_weight_grad(xp, col, grad, weight_shape, geometry, wide_grad=None):
-    """∂L/∂w of y = conv(x, w) from x's col (N, g, C/g·∏k, P) and G (N, O, *out): Σₙ G[n, g]·col[n, g]ᵀ."""
-    groups = geometry.groups
-    n, out_channels = grad.shape[:2]
-    g = (widen(xp, grad, geometry) if wide_grad is None else wide_grad).reshape(n, groups, out_channels // groups, -1)
-    per_sample = xp.matmul(g, xp.swapaxes(col, 2, 3))  # (N, g, O/g, C/g·∏k)
-    return per_sample.sum(axis=0).reshape(weight_shape)
+def conv_input_grad(xp, grad, weight, input_shape, geometry):
+    """∂L/∂x of y = conv(x, w) from G = ∂L/∂y (N, O, *out) -> (N, C, *S): the transposed convolution."""
+    return conv_backward(xp, grad, geometry, weight=weight, input_shape=input_shape)[0]
+
+
+def conv_weight_grad(xp, col, grad, geometry):
+    """∂L/∂w (O, C/g, *k) of y = conv(x, w) from x's col (N, g, C/g·∏k, P) and G (N, O, *out)."""
+    return conv_backward(xp, grad, geometry, col=col)[1]

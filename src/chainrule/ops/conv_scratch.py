@@ -22,7 +22,8 @@ _local = threading.local()
 
 def scratch(xp, role, shape, dtype):
     """A zero-initialised array of ``shape`` for ``role``, the same one on every call with these
-    arguments (in this thread), holding whatever the previous call left in it.
+    arguments (in this thread), holding whatever the previous call left in it. A caller that relies
+    on zeros it never writes makes ``role`` name where they are (e.g. a tuple with the padding).
 
     Returns (array, fresh): ``fresh`` is True when the array was just made (all zeros)."""
     arrays = getattr(_local, "arrays", None)

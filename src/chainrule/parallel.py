@@ -1,0 +1,131 @@
+"""The batch of a heavy CPU kernel split over threads, one slice of samples per thread.
+
+NumPy runs every call on one core; only its BLAS uses more, and only for large matrix products.
+The convolution and pooling kernels do most of their work in copies, elementwise passes and many
+small matrix products, so on their own they would leave every other core idle. They describe their
+work per slice of samples instead, ``work(start, stop)``, and ``map_slices`` runs the slices on a
+pool of threads: NumPy releases the GIL inside its loops and BLAS calls, so the slices run at the
+same time. On a GPU (CuPy) the whole batch is one call: the device is already parallel.
+
+The number of threads is PyTorch's setting: ``cr.set_num_threads(n)`` and ``cr.get_num_threads()``.
+It starts as ``$OMP_NUM_THREADS`` when that is set, otherwise the number of cores this process may
+run on. It does not change the thread count of NumPy's BLAS, which is fixed when NumPy loads it
+(``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``).
+"""
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
+
+from .backend import numpy_namespace
+
+MIN_ELEMENTS_PER_SLICE = 1 << 15  # below this a slice costs less than handing it to a thread
+
+_lock = threading.Lock()
+_threads = None
+_pool = None
+_inside = threading.local()  # set while a thread runs a slice: a slice's own map_slices runs serially
+
+
+def get_num_threads():
+    """The number of threads chainrule's CPU kernels split their work over.
+
+    Example::
+
+        >>> cr.get_num_threads()   # on a 2-core machine with no OMP_NUM_THREADS set
+        2
+    """
+    global _threads
+    if _threads is None:
+        _threads = _default_threads()
+    return _threads
+
+
+def set_num_threads(threads):
+    """Use ``threads`` (>= 1) threads in chainrule's CPU kernels from now on (PyTorch's
+    ``torch.set_num_threads``). ``cr.set_num_threads(1)`` runs every kernel in the calling thread.
+    """
+    global _threads, _pool
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(f"set_num_threads expects an integer >= 1, got {threads!r}")
+    with _lock:
+        _threads = threads
+        old, _pool = _pool, None
+    if old is not None:
+        old.shutdown(wait=True)
+
+
+def _default_threads():
+    configured = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if configured.isdigit() and int(configured) >= 1:
+        return int(configured)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS and Windows have no affinity masks
+        return max(1, os.cpu_count() or 1)
+
+
+def _worker_pool(workers):
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chainrule")
+        return _pool
+
+
+def slice_bounds(count, parts):
+    """``parts`` (start, stop) pairs that cover range(count) in slices whose sizes differ by at most 1."""
+    parts = max(1, min(parts, count))
+    size, extra = divmod(count, parts)
+    bounds, start = [], 0
+    for part in range(parts):
+        stop = start + size + (part < extra)
+        bounds.append((start, stop))
+        start = stop
+    return bounds
+
+
+def map_slices(xp, count, work, elements_per_item=1):
+    """[work(start, stop) for each slice of range(count)], the slices run in parallel on the CPU.
+
+    ``elements_per_item`` (the elements one sample's work touches) sets how many slices are worth a
+    thread each: none smaller than ``MIN_ELEMENTS_PER_SLICE`` elements. The results come back in
+    the order of the slices; an exception in any slice is raised here. ``work`` must only write
+    memory that belongs to its own slice.
+
+    Example::
+
+        >>> col = xp.empty((n, k, p))                       # filled per slice of samples
+        >>> map_slices(xp, n, lambda a, b: fill(col[a:b], x[a:b]), elements_per_item=k * p)
+    """
+    return run_slices(plan_slices(xp, count, elements_per_item), work)
+
+
+def plan_slices(xp, count, elements_per_item=1):
+    """The (start, stop) slices ``map_slices`` would run: one per thread, none of fewer than
+    ``MIN_ELEMENTS_PER_SLICE`` elements, and a single slice on a GPU or inside another slice."""
+    serial = xp is not numpy_namespace or getattr(_inside, "active", False)
+    threads = 1 if serial else get_num_threads()
+    worthwhile = max(1, count * elements_per_item // MIN_ELEMENTS_PER_SLICE)
+    return slice_bounds(count, min(threads, worthwhile))
+
+
+def run_slices(bounds, work):
+    """[work(start, stop) for (start, stop) in bounds], on chainrule's threads when there are several."""
+    if len(bounds) == 1:
+        return [work(*bounds[0])]
+    pool = _worker_pool(get_num_threads() - 1)
+    futures = [pool.submit(_run_slice, work, start, stop) for start, stop in bounds[1:]]
+    try:
+        first = _run_slice(work, *bounds[0])  # the calling thread takes the first slice
+    finally:
+        wait(futures)  # no slice outlives the call, even when one of them failed
+    return [first] + [future.result() for future in futures]
+
+
+def _run_slice(work, start, stop):
+    _inside.active = True
+    try:
+        return work(start, stop)
+    finally:
+        _inside.active = False
