@@ -44,8 +44,7 @@ def test_arrays_freed_after_a_step_are_reused_by_the_next():
 def test_without_it_glibc_faults_the_pages_in_every_step():
     """The control: a process with glibc's defaults faults ~2,000 pages (8 MB) in again every round."""
     script = (
-        "import sys; sys.path.insert(0, {tests!r}); import test_allocator as t; "
-        "print(t._faults_of_repeated_steps(5))"
+        "import sys; sys.path.insert(0, {tests!r}); import test_allocator as t; print(t._faults_of_repeated_steps(5))"
     ).format(tests=str(pathlib.Path(__file__).parent))
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
                             env={**os.environ, "CHAINRULE_KEEP_FREED_MEMORY": "0"})  # fmt: skip

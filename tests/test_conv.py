@@ -345,9 +345,10 @@ def test_scratch_arrays_of_one_shape_but_different_zeros_are_not_shared(first, s
         w = cr.tensor(rng.standard_normal((1, 1) + kernel), requires_grad=True)
         out = F.conv2d(x, w, padding=spec["padding"])
         v = cr.tensor(rng.standard_normal(out.shape))
-        return lambda: [g.numpy() for g in cr.autograd.grad((out * v).sum(), (x, w), retain_graph=True)] + [
-            F.conv2d(x, w, padding=spec["padding"]).detach().numpy()
-        ]
+        return lambda: (
+            [g.numpy() for g in cr.autograd.grad((out * v).sum(), (x, w), retain_graph=True)]
+            + [F.conv2d(x, w, padding=spec["padding"]).detach().numpy()]
+        )
 
     run_first, run_second = gradients(first), gradients(second)
     conv_scratch.clear()

@@ -4,7 +4,7 @@ A reverse-mode automatic-differentiation engine over NumPy (CuPy on GPUs) with P
 and semantics. ``import chainrule as cr``.
 """
 
-from . import autograd, cuda, data, datasets, nn, optim, train  # cr.nn.functional etc. after `import chainrule`
+from . import autograd, cuda, data, datasets, diagnostics, nn, optim, train, viz  # cr.nn.functional etc. after `import chainrule`
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .creation import (

@@ -7,9 +7,13 @@
    and pass it on.
 3. Leaves receive the summed gradient once, after their hooks, into ``.grad``.
 
+Observers (``observe_backward``) see every node's backward as it runs, for tools such as
+``chainrule.viz.trace_backward``; with none registered, the engine pays one test per pass.
+
 Gradients are raw arrays, or Tensors with their own graph when ``create_graph=True``.
 """
 
+import contextlib
 import copy
 import gc
 import sys
@@ -185,7 +189,7 @@ def _propagate(node_grads, leaf_grads, wanted_nodes, retain_graph, create_graph)
     """Run every node's backward once all its users have sent their gradients."""
     uses = count_uses(node_grads)
     ready = [node for node in node_grads if node not in uses]
-    checked = create_graph or state.anomaly  # every node through _call_backward's full path
+    checked = create_graph or state.anomaly or _observers  # every node through _call_backward's full path
     while ready:
         node = ready.pop()
         parents = node.parents
@@ -283,7 +287,41 @@ def _call_backward(node, gradient, create_graph):
         _wrong_count(node, result)
     if state.anomaly:
         node._check_finite([_array(g) for g in result], "backward")
+    if _observers:
+        for observer in _observers:
+            observer(node, gradient, result)
     return result
+
+
+_observers = ()  # callbacks of the active observe_backward() blocks, innermost last
+
+
+@contextlib.contextmanager
+def observe_backward(callback):
+    """Within the block, call ``callback(node, grad_received, grads_sent)`` after each node's backward.
+
+    ``node`` is the ``Function``; ``grad_received`` is the gradient of its output (after the
+    output's hooks); ``grads_sent`` has one gradient per input (``node.parents``), as the rule
+    returned it: possibly of the output's broadcast shape (the engine then sums it to the input's
+    shape), and None or ignored for an input whose parent is None (it needs no gradient).
+    Gradients are arrays (Tensors under ``create_graph=True``). Leaves run no backward; a tensor
+    hook sees what they accumulate. Nodes that received no gradient are skipped.
+
+    Example::
+
+        >>> seen = []
+        >>> with observe_backward(lambda node, g, sent: seen.append((node.name, g.shape))):
+        ...     (x @ w).sum().backward()              # x: (4, 3), w: (3, 2) requiring grad
+        >>> seen
+        [('SumBackward0', ()), ('MatMulBackward0', (4, 2))]
+    """
+    global _observers
+    _observers = _observers + (callback,)
+    try:
+        yield callback
+    finally:
+        position = len(_observers) - 1 - _observers[::-1].index(callback)
+        _observers = _observers[:position] + _observers[position + 1 :]
 
 
 def _wrong_count(node, grads):

@@ -15,6 +15,7 @@ Example::
 """
 
 import argparse
+import math
 import sys
 import textwrap
 
@@ -80,6 +81,45 @@ def build_parser():
     evaluate.add_argument(
         "--checkpoint", choices=("best", "last"), default="best", help="which checkpoint to load (default best)"
     )
+
+    explain = commands.add_parser(
+        "explain",
+        help="print one training step of a tiny network: forward pass, loss, δ recursion, update",
+        description="Print one training step of a tiny network with every number shown: the inputs, z and a of "
+        "every layer, the loss, each layer's δ by the textbook formulas next to the engine's gradients (and their "
+        "difference), and the weights after one plain SGD step. Default: a 2-3-1 sigmoid network on XOR, mean "
+        "squared error, lr 0.5, seed 0.",
+    )
+    explain.add_argument(
+        "--seed", type=_non_negative_int, help="seed of the initial weights (default 0, or the config's train.seed)"
+    )
+    explain.add_argument("--lr", type=float, help="learning rate of the SGD step (default 0.5)")
+    explain.add_argument("--activation", choices=("sigmoid", "tanh", "relu"), help="hidden units (default sigmoid)")
+    explain.add_argument(
+        "--loss", choices=("mse", "cross_entropy"), help="mse: 1 sigmoid output; cross_entropy: 2 logits (default mse)"
+    )
+    explain.add_argument("--hidden", type=_positive_int, nargs="+", metavar="SIZE", help="hidden sizes (default 3)")
+    explain.add_argument("--precision", type=_non_negative_int, default=6, help="digits after the point (default 6)")
+    explain.add_argument(
+        "--config", metavar="CONFIG.toml", help="explain the MLP of a `chainrule train` config on a few samples"
+    )
+    explain.add_argument("--samples", type=_positive_int, help="with --config: how many training samples (default 4)")
+
+    lr_find = commands.add_parser(
+        "lr-find",
+        help="find a learning rate with the range test on a TOML config",
+        description="Build the model, loss, optimizer and data of CONFIG.toml as `chainrule train` does, then "
+        "train on the training split while the learning rate grows exponentially from --start-lr to --end-lr, "
+        "stopping when the loss diverges. The model is not saved. Prints the loss curve and the suggested "
+        "learning rate (steepest descent of the smoothed loss) and writes OUT/lr_find.png and OUT/lr_find.csv.",
+    )
+    lr_find.add_argument("config", metavar="CONFIG.toml", help="the run's config file")
+    lr_find.add_argument("--out", metavar="DIR", help="where the plot and the CSV go (default runs/<config name>)")
+    lr_find.add_argument("--start-lr", type=_positive_float, metavar="LR", help="the first learning rate (1e-7)")
+    lr_find.add_argument("--end-lr", type=_positive_float, metavar="LR", help="the last learning rate (10)")
+    lr_find.add_argument(
+        "--num-iter", type=lambda text: _int_at_least(text, 2), metavar="N", help="steps (default 100)"
+    )
     return parser
 
 
@@ -89,6 +129,16 @@ def _positive_int(text):
 
 def _non_negative_int(text):
     return _int_at_least(text, 0)
+
+
+def _positive_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text!r}") from None
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number > 0, got {text}")
+    return value
 
 
 def _int_at_least(text, low):
@@ -150,6 +200,12 @@ def _train(args):
     return 0
 
 
+def _explain(args):
+    from .explain import run_explain
+
+    return run_explain(args)
+
+
 def _evaluate(args):
     from .run import evaluate_run, report
 
@@ -158,4 +214,10 @@ def _evaluate(args):
     return 0
 
 
-COMMANDS = {"demo": _demo, "train": _train, "evaluate": _evaluate}
+def _lr_find(args):
+    from .lr_find import main as lr_find_main
+
+    return lr_find_main(args)
+
+
+COMMANDS = {"demo": _demo, "train": _train, "evaluate": _evaluate, "explain": _explain, "lr-find": _lr_find}

@@ -7,6 +7,7 @@
 from . import metrics
 from .callbacks import Callback, CallbackList, CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint
 from .history import History
+from .lr_finder import LRFinderResult, lr_find
 from .metrics import (
     Accuracy,
     ConfusionMatrix,
@@ -30,6 +31,7 @@ __all__ = [
     "ConfusionMatrix",
     "EarlyStopping",
     "History",
+    "LRFinderResult",
     "LearningRateScheduler",
     "MeanAbsoluteError",
     "MeanSquaredError",
@@ -39,6 +41,7 @@ __all__ = [
     "Trainer",
     "accuracy",
     "confusion_matrix",
+    "lr_find",
     "mae",
     "metrics",
     "mse",

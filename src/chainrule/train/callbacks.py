@@ -1,7 +1,10 @@
 """Callbacks: code the Trainer calls at fixed points of ``fit``, with Keras's hooks.
 
 ``on_train_begin(logs)`` / ``on_train_end(logs)``, ``on_epoch_begin(epoch, logs)`` /
-``on_epoch_end(epoch, logs)``, ``on_batch_begin(batch, logs)`` / ``on_batch_end(batch, logs)``.
+``on_epoch_end(epoch, logs)``, ``on_batch_begin(batch, logs)`` / ``on_batch_end(batch, logs)``,
+and ``on_after_backward(batch, logs)`` (PyTorch Lightning's name), called between
+``loss.backward()`` and gradient clipping / ``optimizer.step()``: the gradients are fresh and the
+weights not yet updated (``logs`` holds ``size``).
 ``epoch`` and ``batch`` count from 0. The epoch logs hold ``loss``, the metrics, ``val_loss``,
 the ``val_`` metrics and ``lr``; the batch logs hold ``size`` (samples in the batch) and the
 running means of the epoch so far (``loss`` and the metrics). A callback reaches the trainer as
@@ -53,6 +56,9 @@ class Callback:
     def on_batch_end(self, batch, logs=None):
         pass
 
+    def on_after_backward(self, batch, logs=None):
+        pass
+
 
 class CallbackList(Callback):
     """Several callbacks called in order, as one."""
@@ -91,6 +97,10 @@ class CallbackList(Callback):
     def on_batch_end(self, batch, logs=None):
         for callback in self.callbacks:
             callback.on_batch_end(batch, logs)
+
+    def on_after_backward(self, batch, logs=None):
+        for callback in self.callbacks:
+            callback.on_after_backward(batch, logs)
 
 
 def _monitored(callback, logs):

@@ -169,6 +169,7 @@ class Trainer:
             out = self.model(x)
             loss = _scalar_loss(self.loss_fn(out, y))
             loss.backward()
+            hooks.on_after_backward(index, {"size": len(x)})
             if self.clip_grad_norm is not None:
                 clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
             self.optimizer.step()
