@@ -842,3 +842,11 @@ def test_max_along_dim_of_a_0d_tensor_is_the_element_at_index_0():
     assert values.item() == 3.0 and indices.item() == 0 and indices.dtype == cr.int64
     values.backward()
     assert x.grad.item() == 1.0
+
+
+def test_python_floats_with_a_float64_dtype_keep_every_digit():
+    """As in PyTorch: torch.tensor([0.3], dtype=torch.float64).item() == 0.3 (no float32 rounding on the way)."""
+    assert cr.tensor([0.3], dtype=cr.float64).item() == 0.3
+    assert cr.tensor([[0.1, 0.2]], dtype=cr.float64).tolist() == [[0.1, 0.2]]
+    assert cr.tensor(0.3, dtype=cr.float64).item() == 0.3
+    assert cr.tensor([0.3]).dtype == cr.float32  # without a dtype: the default float dtype

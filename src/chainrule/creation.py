@@ -20,8 +20,8 @@ def as_array(data, dtype=None, device=None, copy=True):
         array = data
     elif isinstance(data, np.generic):  # a NumPy scalar keeps its dtype, as in PyTorch
         array, copy = np.asarray(data), False
-    else:
-        array = _from_python(data)
+    else:  # Python numbers go straight to the requested dtype (0.3 as float64 is not rounded to float32)
+        array = _from_python(data, keep_floats=dtype is not None)
         copy = False
     if dtype is not None:
         numpy_dtype = dtypes.to_numpy(dtype)
@@ -39,14 +39,16 @@ def _is_cupy_array(data):
     return backend._cupy is not None and isinstance(data, backend._cupy.ndarray)
 
 
-def _from_python(data):
+def _from_python(data, keep_floats=False):
+    """NumPy's array of nested Python numbers, with PyTorch's default dtypes: floats as the default
+    float dtype (kept as float64 with ``keep_floats``, for a cast that follows), integers as int64."""
     try:
         array = np.asarray(data)
     except ValueError as error:
         raise ValueError(f"expected a rectangular nested sequence of numbers, got {_describe(data)}: {error}") from None
     if array.dtype == object or array.dtype.kind in "USVc":
         raise TypeError(f"expected numbers (float, int or bool), got {_describe(data)} of dtype {array.dtype}")
-    if array.dtype.kind == "f":
+    if array.dtype.kind == "f" and not keep_floats:
         return array.astype(dtypes.get_default_dtype().numpy, copy=False)
     if array.dtype.kind in "iu":
         return array.astype(np.int64, copy=False)
