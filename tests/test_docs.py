@@ -32,7 +32,9 @@ def page_param(page):
 
 def test_the_docs_have_the_tutorials():
     names = {page.relative_to(DOCS).as_posix() for page in PAGES_WITH_CODE}
-    assert {"tutorials/01_one_neuron_by_hand.md", "tutorials/05_fighting_overfitting.md"} <= names
+    tutorials = ("01_one_neuron_by_hand", "02_xor_and_the_delta_recursion", "03_vanishing_gradients",
+                 "04_choosing_a_learning_rate", "05_fighting_overfitting")  # fmt: skip
+    assert {f"tutorials/{name}.md" for name in tutorials} <= names
 
 
 @pytest.mark.parametrize("page", [page_param(page) for page in PAGES_WITH_CODE])
