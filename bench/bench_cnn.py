@@ -46,31 +46,15 @@ def main():
         __file__,
         __doc__,
         BENCHES,
-        run_child,
+        lambda name, libs, args: BENCH_FUNCTIONS[name](libs, args),
         seconds=0.25,
         alone="chainrule",
         profile="chainrule LeNet SGD steps (MaxPool2d if chainrule has it)",
+        profile_run=lambda cr, args: profile_chainrule(cr, args.profile),
     )
 
 
 # ---------------------------------------------------------------------------------------- child
-def run_child(args):
-    threads = args.child
-    cr, torch = core.child_libraries(args)
-    if args.profile:
-        profile_chainrule(cr, args.profile)
-        return {"threads": threads, "profile_steps": args.profile}
-    _, busy = core.announce_child(threads, torch)
-    result = {"threads": threads, "other_busy_cores_at_start": busy, "benchmarks": {}}
-    libs = {"chainrule": cr, "pytorch": torch}
-    for name in args.bench.split(","):
-        row = BENCH_FUNCTIONS[name](libs, args)
-        if row is not None:
-            result["benchmarks"][name] = row
-    print()
-    return result
-
-
 # ---------------------------------------------------------------------------- shared set-up
 def uniform_state(np, rng, shapes):
     """Weights drawn like PyTorch's default conv/linear init, U(±1/√fan_in), fan_in = in·∏kernel."""

@@ -109,14 +109,15 @@ def child_flags(args):
     return flags + (["--no-torch"] if args.no_torch else [])
 
 
-def layer_bench_main(script, doc, benches, run_child, seconds=0.25, alone="chainrule", profile=None):
-    """The parent side of a benchmark script over ``benches`` (bench_train, bench_cnn, bench_rnn,
-    bench_norm): parse its arguments, run ``run_child(args)`` once per thread count in a child
-    process (with ``--profile STEPS``, when the script offers it, one 1-thread child that profiles
-    instead), then print the summary and write the JSON."""
+def layer_bench_main(script, doc, benches, bench, seconds=0.25, alone="chainrule", profile=None, profile_run=None):
+    """The parent and child sides of a benchmark script over ``benches`` (bench_train, bench_cnn,
+    bench_rnn, bench_norm, bench_examples): parse its arguments, run one child process per thread
+    count, in which ``bench(name, libs, args)`` returns each benchmark's summary row (None: skipped);
+    with ``--profile STEPS`` (when the script offers it: ``profile`` describes it) one 1-thread child
+    calls ``profile_run(cr, args)`` instead. Then print the summary and write the JSON."""
     args = layer_bench_arguments(doc, benches, seconds, alone, profile)
     if args.child is not None:
-        result = run_child(args)
+        result = layer_bench_child(args, bench, profile_run)
         if args.child_out:
             with open(args.child_out, "w") as f:
                 json.dump(result, f)
@@ -134,6 +135,24 @@ def layer_bench_main(script, doc, benches, run_child, seconds=0.25, alone="chain
         with open(args.json, "w") as f:
             json.dump({"machine": header, "results": results}, f, indent=2)
         print(f"\nfigures written to {args.json}")
+
+
+def layer_bench_child(args, bench, profile_run=None):
+    """One thread count's child process: the libraries, the announcement, then every benchmark."""
+    threads = args.child
+    cr, torch = child_libraries(args)
+    if getattr(args, "profile", None):
+        profile_run(cr, args)
+        return {"threads": threads, "profile_steps": args.profile}
+    pools, busy = announce_child(threads, torch)
+    result = {"threads": threads, "threadpools": pools, "other_busy_cores_at_start": busy, "benchmarks": {}}
+    libs = {"chainrule": cr, "pytorch": torch}
+    for name in args.bench.split(","):
+        row = bench(name, libs, args)
+        if row is not None:
+            result["benchmarks"][name] = row
+    print()
+    return result
 
 
 def layer_bench_arguments(doc, benches, seconds, alone, profile):

@@ -32,22 +32,10 @@ CASES = {  # name: (layer, args, input shape, training, backward)
 
 
 def main():
-    core.layer_bench_main(__file__, __doc__, CASES, run_child, seconds=0.25, alone="chainrule")
+    core.layer_bench_main(__file__, __doc__, CASES, lambda name, libs, args: bench_case(libs, args, name))
 
 
 # ---------------------------------------------------------------------------------------- child
-def run_child(args):
-    threads = args.child
-    cr, torch = core.child_libraries(args)
-    _, busy = core.announce_child(threads, torch)
-    result = {"threads": threads, "other_busy_cores_at_start": busy, "benchmarks": {}}
-    libs = {"chainrule": cr, "pytorch": torch}
-    for name in args.bench.split(","):
-        result["benchmarks"][name] = bench_case(libs, args, name)
-    print()
-    return result
-
-
 def make_step(lib, layer, layer_args, x_array, v_array, training, backward):
     """One call of the benchmark on ``lib``; returns (step, outputs for the sanity check)."""
     module = getattr(lib.nn, layer)(*layer_args).train(training)

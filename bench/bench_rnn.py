@@ -44,29 +44,15 @@ def main():
         __file__,
         __doc__,
         BENCHES,
-        run_child,
+        bench,
         seconds=0.5,
         alone="chainrule (and the GEMM floor)",
         profile="chainrule steps",
+        profile_run=lambda cr, args: profile_chainrule(cr, args.bench.split(",")[0], args.profile),
     )
 
 
 # ---------------------------------------------------------------------------------------- child
-def run_child(args):
-    threads = args.child
-    cr, torch = core.child_libraries(args)
-    if args.profile:
-        profile_chainrule(cr, args.bench.split(",")[0], args.profile)
-        return {"threads": threads, "profile_steps": args.profile}
-    _, busy = core.announce_child(threads, torch)
-    result = {"threads": threads, "other_busy_cores_at_start": busy, "benchmarks": {}}
-    libs = {"chainrule": cr, "pytorch": torch}
-    for name in args.bench.split(","):
-        result["benchmarks"][name] = bench(name, libs, args)
-    print()
-    return result
-
-
 # ---------------------------------------------------------------------------- shared set-up
 def initial_state(np, kind):
     """A PyTorch-layout state dict for ``rnn.*`` and ``head.*`` drawn like PyTorch's defaults

@@ -43,29 +43,15 @@ def main():
         __file__,
         __doc__,
         BENCHES,
-        run_child,
+        lambda name, libs, args: BENCH_FUNCTIONS[name](libs, args),
         seconds=0.25,
         alone="chainrule (and NumPy)",
         profile="chainrule mlp_train steps",
+        profile_run=lambda cr, args: profile_chainrule(cr, args.profile),
     )
 
 
 # ---------------------------------------------------------------------------------------- child
-def run_child(args):
-    threads = args.child
-    cr, torch = core.child_libraries(args)
-    if args.profile:
-        profile_chainrule(cr, args.profile)
-        return {"threads": threads, "profile_steps": args.profile}
-    pools, busy = core.announce_child(threads, torch)
-    result = {"threads": threads, "threadpools": pools, "other_busy_cores_at_start": busy, "benchmarks": {}}
-    libs = {"chainrule": cr, "pytorch": torch}
-    for name in args.bench.split(","):
-        result["benchmarks"][name] = BENCH_FUNCTIONS[name](libs, args)
-    print()
-    return result
-
-
 # ---------------------------------------------------------------------------- shared set-up
 def initial_state(np):
     """A PyTorch-layout state dict (``0.weight`` (256, 784), ...) drawn like PyTorch's default Linear

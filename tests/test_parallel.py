@@ -116,3 +116,15 @@ def test_a_sliced_convolution_step_equals_the_one_thread_step(three_threads):
     cr.set_num_threads(1)
     for got, want in zip(sliced, step()):
         np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
+def test_set_num_threads_sets_numpys_blas_too_and_slices_hold_it_at_one(three_threads):
+    from threadpoolctl import ThreadpoolController
+
+    def blas_threads():
+        return [library["num_threads"] for library in ThreadpoolController().select(user_api="blas").info()]
+
+    assert blas_threads() and set(blas_threads()) == {3}  # the fixture's cr.set_num_threads(3)
+    inside = parallel.map_slices(numpy_namespace, 6, lambda a, b: blas_threads())
+    assert all(set(threads) == {1} for threads in inside)
+    assert set(blas_threads()) == {3}

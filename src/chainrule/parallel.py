@@ -9,10 +9,14 @@ same time. On a GPU (CuPy) the whole batch is one call: the device is already pa
 
 The number of threads is PyTorch's setting: ``cr.set_num_threads(n)`` and ``cr.get_num_threads()``.
 It starts as ``$OMP_NUM_THREADS`` when that is set, otherwise the number of cores this process may
-run on. It does not change the thread count of NumPy's BLAS, which is fixed when NumPy loads it
-(``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS``).
+run on; ``set_num_threads`` also sets the thread count of NumPy's BLAS (through threadpoolctl), as
+PyTorch's sets its BLAS's, which otherwise keeps what it read at start-up (``OPENBLAS_NUM_THREADS``).
+BLAS threads the large matrix products chainrule makes outside slices; while slices run, BLAS is
+held at one thread, so that each slice's products run in its own thread alone and two slices never
+start four BLAS threads on two cores.
 """
 
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -42,8 +46,9 @@ def get_num_threads():
 
 
 def set_num_threads(threads):
-    """Use ``threads`` (>= 1) threads in chainrule's CPU kernels from now on (PyTorch's
-    ``torch.set_num_threads``). ``cr.set_num_threads(1)`` runs every kernel in the calling thread.
+    """Use ``threads`` (>= 1) threads in chainrule's CPU kernels and in NumPy's BLAS from now on
+    (PyTorch's ``torch.set_num_threads``). ``cr.set_num_threads(1)`` runs everything in the
+    calling thread.
     """
     global _threads, _pool
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
@@ -53,6 +58,8 @@ def set_num_threads(threads):
         old, _pool = _pool, None
     if old is not None:
         old.shutdown(wait=True)
+    for library in _blas():
+        library.set_num_threads(threads)
 
 
 def _default_threads():
@@ -115,12 +122,42 @@ def run_slices(bounds, work):
     if len(bounds) == 1:
         return [work(*bounds[0])]
     pool = _worker_pool(get_num_threads() - 1)
-    futures = [pool.submit(_run_slice, work, start, stop) for start, stop in bounds[1:]]
-    try:
-        first = _run_slice(work, *bounds[0])  # the calling thread takes the first slice
-    finally:
-        wait(futures)  # no slice outlives the call, even when one of them failed
+    with _blas_in_one_thread():
+        futures = [pool.submit(_run_slice, work, start, stop) for start, stop in bounds[1:]]
+        try:
+            first = _run_slice(work, *bounds[0])  # the calling thread takes the first slice
+        finally:
+            wait(futures)  # no slice outlives the call, even when one of them failed
     return [first] + [future.result() for future in futures]
+
+
+_blas_libraries = None
+
+
+def _blas():
+    """threadpoolctl's controllers of the BLAS libraries loaded (NumPy's OpenBLAS, MKL, ...), found once."""
+    global _blas_libraries
+    if _blas_libraries is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers
+    return _blas_libraries
+
+
+@contextlib.contextmanager
+def _blas_in_one_thread():
+    """Within the block, every loaded BLAS uses one thread per call."""
+    libraries = _blas()
+    before = [library.get_num_threads() for library in libraries]
+    for library, threads in zip(libraries, before):
+        if threads != 1:
+            library.set_num_threads(1)
+    try:
+        yield
+    finally:
+        for library, threads in zip(libraries, before):
+            if threads != 1:
+                library.set_num_threads(threads)
 
 
 def _run_slice(work, start, stop):

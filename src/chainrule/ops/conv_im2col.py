@@ -27,6 +27,9 @@ so the padded input lives in a buffer with Wp spare zeros after it.
 Threads. Every kernel works sample by sample, so it is written for a slice of samples and
 ``parallel.map_slices`` runs the slices on all of chainrule's threads: each slice does its own
 im2col copy, GEMMs and col2im adds, and the weight gradient is the sum of the slices' partial sums.
+Within a slice, the samples go in cache blocks (``CACHE_BYTES`` of column array each): a block's
+columns are made and used by its GEMMs (and its column gradient by col2im) while they are still in
+the core's cache, instead of a whole slice's columns going out to memory and back.
 
 These functions take and return plain arrays of one namespace ``xp``; the ops in ``conv.py`` wrap
 them in ``Function``s. Geometry, per spatial dim: padding (before, after), stride s, dilation d,
@@ -175,7 +178,7 @@ def conv_forward(xp, x, weight, geometry):
     col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
     y = xp.empty((len(x), out_channels) + geometry.out, dtype=col.dtype)
 
-    def forward_slice(a, b):
+    def forward_block(a, b):
         _im2col_into(xp, x[a:b], geometry, col[a:b])
         product_shape = (b - a, groups, out_channels // groups, geometry.positions())
         if geometry.wide:  # the wide result is cropped into y: it can be scratch
@@ -184,6 +187,10 @@ def conv_forward(xp, x, weight, geometry):
             y[a:b] = wide.reshape((b - a, out_channels) + geometry.computed)[..., : geometry.out[-1]]
         else:
             xp.matmul(rows, col[a:b], out=y[a:b].reshape(product_shape))
+
+    def forward_slice(a, b):
+        for start, stop in _cache_blocks(a, b, col[0].nbytes):
+            forward_block(start, stop)
 
     map_slices(xp, len(x), forward_slice, col[0].size + y[0].size)
     return y, col
@@ -200,7 +207,7 @@ def conv_backward(xp, grad, geometry, weight=None, input_shape=None, col=None):
     grad_x = xp.empty(input_shape, dtype=grad.dtype) if weight is not None else None
     rows = weight.reshape(groups, out_channels // groups, -1) if weight is not None else None  # (g, O/g, C/g·∏k)
 
-    def backward_slice(a, b):
+    def backward_block(a, b):
         g = widen(xp, grad[a:b], geometry).reshape(b - a, groups, out_channels // groups, -1)
         if rows is not None:
             shape = (b - a, groups, rows.shape[2], g.shape[3])
@@ -211,12 +218,30 @@ def conv_backward(xp, grad, geometry, weight=None, input_shape=None, col=None):
             return xp.matmul(g, xp.swapaxes(col[a:b], 2, 3)).sum(axis=0)  # (g, O/g, C/g·∏k)
         return None
 
+    def backward_slice(a, b):
+        per_sample = groups * rows.shape[2] * geometry.positions() * grad.itemsize if rows is not None else 0
+        partial_sum = None
+        for start, stop in _cache_blocks(a, b, per_sample):
+            block_sum = backward_block(start, stop)
+            if block_sum is not None:
+                partial_sum = block_sum if partial_sum is None else xp.add(partial_sum, block_sum, out=partial_sum)
+        return partial_sum
+
     window = (col.shape[2] if col is not None else rows.shape[2]) * groups
     partial_sums = map_slices(xp, n, backward_slice, grad[0].size + window * geometry.positions())
     if col is None:
         return grad_x, None
     weight_shape = (out_channels, col.shape[2] // math.prod(geometry.kernel)) + geometry.kernel
     return grad_x, sum(partial_sums[1:], partial_sums[0]).reshape(weight_shape)
+
+
+CACHE_BYTES = 1 << 20  # the column arrays of a block of samples, sized to stay in a core's cache
+
+
+def _cache_blocks(a, b, bytes_per_sample):
+    """Samples a:b in blocks whose column arrays (``bytes_per_sample`` each) fit in CACHE_BYTES."""
+    block = max(1, CACHE_BYTES // max(1, bytes_per_sample))
+    return [(start, min(b, start + block)) for start in range(a, b, block)]
 
 
 def conv_input_grad(xp, grad, weight, input_shape, geometry):
