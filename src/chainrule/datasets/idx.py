@@ -12,6 +12,7 @@ Files may be gzip-compressed; ``read_idx`` tells by the gzip magic bytes (1f 8b)
 """
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -32,14 +33,20 @@ IDX_DTYPES = {
 _CODES = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
 _CHUNK = 1 << 20  # gzip payloads are read in pieces, so a lying header cannot make us allocate its claim
+MAX_DIMS = 64  # NumPy arrays have at most 64 dimensions
+MAX_DEFLATE_RATIO = 1032  # DEFLATE codes at best 258 bytes in 2 bits: no gzip file inflates more
 
 
 def read_idx(path):
     """The array stored in the IDX file at ``path`` (raw or gzip), in native byte order.
 
     Raises ``DataFileError`` naming the file and the problem for a bad magic number, an unknown
-    dtype code, a payload shorter or longer than the header says, or a broken gzip stream. Memory
-    use is bounded by the file's real content, whatever its header claims.
+    dtype code, more dimensions than NumPy holds (64), a payload shorter or longer than the header
+    says, or a broken gzip stream. Memory use is bounded by the file's real content, whatever its
+    header claims: a raw file's payload must have exactly the claimed size before it is read; a
+    gzip file is inflated in pieces, never past the claimed size, and a claim larger than its
+    compressed bytes could expand to (DEFLATE's limit, 1032:1) is refused before inflating.
+    A missing or unreadable file raises ``OSError`` (``FileNotFoundError``, ...), as ``open`` does.
 
     Example::
 
@@ -51,17 +58,19 @@ def read_idx(path):
     with open(path, "rb") as raw:
         compressed = raw.read(2) == _GZIP_MAGIC
         raw.seek(0)
+        size = os.fstat(raw.fileno()).st_size
         if not compressed:
-            return _read(raw, path, os.fstat(raw.fileno()).st_size)
+            return _read(raw, path, size)
         with gzip.GzipFile(fileobj=raw, mode="rb") as stream:
             try:
-                return _read(stream, path, None)
+                return _read(stream, path, None, compressed_size=size)
             except (OSError, EOFError, zlib.error) as error:
                 raise DataFileError(f"{path}: broken gzip stream ({error})") from None
 
 
-def _read(stream, path, file_size):
-    """Parse header and payload from ``stream``; ``file_size`` is known for raw files, None for gzip."""
+def _read(stream, path, file_size, compressed_size=None):
+    """Parse header and payload from ``stream``; ``file_size`` is known for raw files, None for gzip
+    (whose ``compressed_size`` bounds what the stream can hold)."""
     where = f"{path}{' (after gunzip)' if file_size is None else ''}"
     head = stream.read(4)
     if len(head) < 4:
@@ -72,20 +81,31 @@ def _read(stream, path, file_size):
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X} {d.name}" for c, d in IDX_DTYPES.items())
         raise DataFileError(f"{where}: unknown IDX dtype code 0x{code:02X} (known: {known})")
+    if ndim > MAX_DIMS:
+        raise DataFileError(f"{where}: header says {ndim} dimensions, expected at most {MAX_DIMS} (NumPy's limit)")
     dims_bytes = stream.read(4 * ndim)
     if len(dims_bytes) < 4 * ndim:
         raise DataFileError(f"{where}: header says {ndim} dimensions but the file ends inside the list of sizes")
     dims = struct.unpack(f">{ndim}I", dims_bytes)
     dtype = IDX_DTYPES[code]
-    expected = int(np.prod(dims, dtype=object)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize
     header_size = 4 + 4 * ndim
     if file_size is not None:
         found = file_size - header_size
         if found != expected:
             raise DataFileError(_size_problem(where, dims, dtype, expected, found))
+        _check_indexable(where, dims, dtype)
         payload = bytearray(expected)
-        stream.readinto(payload)
+        if stream.readinto(payload) != expected:
+            raise DataFileError(f"{where}: the file changed while it was read (expected {expected} payload bytes)")
     else:
+        most = MAX_DEFLATE_RATIO * compressed_size
+        if header_size + expected > most:
+            raise DataFileError(
+                f"{where}: truncated: header says shape {tuple(dims)} of {dtype.name} = {expected} payload bytes, "
+                f"more than {compressed_size} gzip bytes can hold (DEFLATE expands at most {MAX_DEFLATE_RATIO}:1)"
+            )
+        _check_indexable(where, dims, dtype)
         payload = bytearray()
         while len(payload) < expected:
             chunk = stream.read(min(_CHUNK, expected - len(payload)))
@@ -94,19 +114,29 @@ def _read(stream, path, file_size):
             payload += chunk
         if len(payload) < expected:
             raise DataFileError(_size_problem(where, dims, dtype, expected, len(payload)))
-        extra = stream.read(_CHUNK)
-        if extra:
-            more = len(extra)
-            while chunk := stream.read(_CHUNK):
-                more += len(chunk)
-            raise DataFileError(_size_problem(where, dims, dtype, expected, expected + more))
-    return np.frombuffer(payload, dtype=dtype).reshape(dims).astype(dtype.newbyteorder("="), copy=False)
+        if stream.read(1):  # more data: refused without inflating the rest (it may be a gzip bomb)
+            raise DataFileError(_size_problem(where, dims, dtype, expected, expected + 1, at_least=True))
+    array = np.frombuffer(payload, dtype=dtype)
+    if not dtype.isnative:  # swap in place: no second copy of the payload
+        array = array.byteswap(inplace=True).view(dtype.newbyteorder("="))
+    return array.reshape(dims)
 
 
-def _size_problem(where, dims, dtype, expected, found):
+def _check_indexable(where, dims, dtype):
+    """NumPy refuses shapes whose nonzero sizes multiply past its index range, even for 0 elements."""
+    nominal = math.prod(n for n in dims if n) * dtype.itemsize
+    if nominal > np.iinfo(np.intp).max:
+        raise DataFileError(
+            f"{where}: header says shape {tuple(dims)} of {dtype.name}, expected sizes whose nonzero product fits "
+            f"NumPy's index range ({nominal} bytes > {np.iinfo(np.intp).max})"
+        )
+
+
+def _size_problem(where, dims, dtype, expected, found, at_least=False):
     verdict = "truncated" if found < expected else "longer than its header says"
     return (
-        f"{where}: {verdict}: header says shape {tuple(dims)} of {dtype.name} = {expected} payload bytes, found {found}"
+        f"{where}: {verdict}: header says shape {tuple(dims)} of {dtype.name} = {expected} payload bytes, "
+        f"found {'at least ' if at_least else ''}{found}"
     )
 
 

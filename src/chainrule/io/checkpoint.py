@@ -22,6 +22,7 @@ is a scalar (``null``, ``true``, an int, a float, a string)::
 import json
 import math
 import os
+import reprlib
 import struct
 import tempfile
 from collections.abc import Mapping
@@ -55,6 +56,8 @@ DTYPES = {
 }
 SAVABLE_DTYPES = frozenset(DTYPES.values())
 MAX_HEADER_BYTES = 100_000_000  # safetensors' own limit
+MAX_DIMS = 64  # NumPy arrays have at most 64 dimensions
+MAX_DEPTH = 100  # containers inside containers: state dicts nest a few levels; files may not nest deeper
 
 
 # ----------------------------------------------------------------------------------------- save
@@ -75,13 +78,16 @@ def save(obj, path):
     if not isinstance(obj, Mapping):
         raise TypeError(f"save expects a state dict (a mapping of str to tensors and values), got {type(obj).__name__}")
     arrays = {}
-    structure = _encode(obj, "", arrays)
+    structure = _encode(obj, "", arrays, 1)
     metadata = {FORMAT_KEY: FORMAT_VERSION, STRUCTURE_KEY: json.dumps(structure, allow_nan=True)}
     _write_atomic(os.fspath(path), safetensors.numpy.save(arrays, metadata=metadata))
 
 
-def _encode(value, where, arrays):
-    """The JSON node for ``value``; its arrays go into ``arrays`` under names made from ``where``."""
+def _encode(value, where, arrays, depth):
+    """The JSON node for ``value`` (a container ``depth`` deep); its arrays go into ``arrays`` under
+    names made from ``where``."""
+    if isinstance(value, np.generic):  # before float: np.float64 is a float, and would come back as one
+        return {"scalar": _add_array(np.asarray(value), where, arrays)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -93,17 +99,22 @@ def _encode(value, where, arrays):
         return {"tensor": _add_array(array, where, arrays)}
     if isinstance(value, np.ndarray):
         return {"array": _add_array(value, where, arrays)}
-    if isinstance(value, np.generic):
-        return {"scalar": _add_array(np.asarray(value), where, arrays)}
+    if isinstance(value, (Mapping, list, tuple)) and depth > MAX_DEPTH:
+        raise ValueError(
+            f"save: containers nest more than {MAX_DEPTH} deep at {where}; expected a state dict of a few levels "
+            "(does a container hold itself?)"
+        )
     if isinstance(value, Mapping):
         items = []
         for key, item in value.items():
             if isinstance(key, bool) or not isinstance(key, (str, int)):
                 raise TypeError(f"save: keys must be str or int, got {type(key).__name__} {key!r} at {where or 'top'}")
-            items.append([key if isinstance(key, str) else int(key), _encode(item, _join(where, key), arrays)])
+            items.append(
+                [key if isinstance(key, str) else int(key), _encode(item, _join(where, key), arrays, depth + 1)]
+            )
         return {"dict": items}
     if isinstance(value, (list, tuple)):
-        nodes = [_encode(item, _join(where, i), arrays) for i, item in enumerate(value)]
+        nodes = [_encode(item, _join(where, i), arrays, depth + 1) for i, item in enumerate(value)]
         return {"list" if isinstance(value, list) else "tuple": nodes}
     raise TypeError(
         f"save: cannot store a {type(value).__name__} at {where or 'top'}; expected a Tensor, a NumPy array, "
@@ -118,6 +129,14 @@ def _join(where, key):
 def _add_array(array, where, arrays):
     if array.dtype not in SAVABLE_DTYPES:
         raise TypeError(f"save: the array at {where or 'top'} has dtype {array.dtype}, which safetensors cannot store")
+    if not where.isascii():
+        try:
+            where.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(
+                f"save: the array at {where!r} would get a name that is not valid UTF-8 (a lone surrogate in a key); "
+                "safetensors names must be UTF-8 text"
+            ) from None
     name, number = where or "_", 1
     while name in arrays:  # keys with dots can collide with nested paths: {"a.b": x, "a": {"b": y}}
         number += 1
@@ -181,12 +200,14 @@ def load(path):
     if STRUCTURE_KEY not in metadata:
         return {name: _tensor(path, name, arrays[name]) for name in header}
     try:
-        structure = json.loads(metadata[STRUCTURE_KEY])
+        structure = _json(metadata[STRUCTURE_KEY])
+    except DuplicateKey as error:
+        raise CheckpointError(f"{path}: a node of the structure has the key {_short(error.key)} twice") from None
     except (ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: the structure in the metadata is not valid JSON: {error}") from None
     used = set()
     try:
-        result = _decode(path, structure, arrays, used)
+        result = _decode(path, structure, arrays, used, 1)
     except RecursionError:
         raise CheckpointError(f"{path}: the structure is nested too deeply") from None
     if not isinstance(result, dict):
@@ -197,7 +218,7 @@ def load(path):
     return result
 
 
-def _decode(path, node, arrays, used):
+def _decode(path, node, arrays, used, depth):
     if node is None or isinstance(node, (bool, int, str)):
         return node
     if isinstance(node, float):
@@ -205,6 +226,8 @@ def _decode(path, node, arrays, used):
     if not isinstance(node, dict) or len(node) != 1:
         raise CheckpointError(f"{path}: the structure holds an unknown node {_short(node)}")
     ((kind, body),) = node.items()
+    if kind in ("dict", "list", "tuple") and depth > MAX_DEPTH:
+        raise CheckpointError(f"{path}: the structure nests containers more than {MAX_DEPTH} deep")
     if kind == "dict":
         if not isinstance(body, list) or not all(isinstance(item, list) and len(item) == 2 for item in body):
             raise CheckpointError(f"{path}: a dict node is not a list of [key, value] pairs: {_short(body)}")
@@ -212,16 +235,18 @@ def _decode(path, node, arrays, used):
         for key, item in body:
             if isinstance(key, bool) or not isinstance(key, (str, int)):
                 raise CheckpointError(f"{path}: a dict key is neither str nor int: {_short(key)}")
-            result[key] = _decode(path, item, arrays, used)
+            result[key] = _decode(path, item, arrays, used, depth + 1)
         return result
     if kind in ("list", "tuple"):
         if not isinstance(body, list):
             raise CheckpointError(f"{path}: a {kind} node does not hold a list: {_short(body)}")
-        items = [_decode(path, item, arrays, used) for item in body]
+        items = [_decode(path, item, arrays, used, depth + 1) for item in body]
         return items if kind == "list" else tuple(items)
     if kind in ("tensor", "array", "scalar"):
         if not isinstance(body, str) or body not in arrays:
             raise CheckpointError(f"{path}: the structure refers to a tensor {_short(body)} that is not in the file")
+        if body in used:  # save names every leaf once; two references would share one array
+            raise CheckpointError(f"{path}: the structure refers to tensor {body!r} twice, expected once")
         used.add(body)
         array = arrays[body]
         if kind == "tensor":
@@ -241,8 +266,14 @@ def _tensor(path, name, array):
         raise CheckpointError(f"{path}: tensor {name!r} cannot be a chainrule Tensor: {error}") from None
 
 
+_SHORT = reprlib.Repr()  # (keyword arguments need Python 3.12)
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 4, 4, 4
+_SHORT.maxstring = _SHORT.maxlong = _SHORT.maxother = 40
+
+
 def _short(value):
-    text = repr(value)
+    """A repr of at most 80 characters; deep or long values cost no more than their first few items."""
+    text = _SHORT.repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -287,7 +318,9 @@ def _guess(start):
 def _parse_header(path, text, data_size):
     """The header's JSON as a dict, after checking every entry against ``data_size`` bytes of data."""
     try:
-        header = json.loads(text.decode("utf-8"))
+        header = _json(text.decode("utf-8"))
+    except DuplicateKey as error:  # json and safetensors could disagree on which entry counts
+        raise CheckpointError(f"{path}: the safetensors header has the key {_short(error.key)} twice") from None
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise CheckpointError(f"{path}: the safetensors header is not valid JSON: {error}") from None
     if not isinstance(header, dict):
@@ -317,10 +350,20 @@ def _check_entry(path, name, entry, data_size):
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise CheckpointError(f"{path}: tensor {name!r} needs exactly dtype, shape and data_offsets: {_short(entry)}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if dtype not in DTYPES:
+    if not isinstance(dtype, str) or dtype not in DTYPES:
         raise CheckpointError(f"{path}: tensor {name!r} has dtype {_short(dtype)}, expected one of {', '.join(DTYPES)}")
     if not isinstance(shape, list) or not all(_is_count(n) for n in shape):
         raise CheckpointError(f"{path}: tensor {name!r} has shape {_short(shape)}, expected a list of sizes >= 0")
+    if len(shape) > MAX_DIMS:
+        raise CheckpointError(
+            f"{path}: tensor {name!r} has {len(shape)} dimensions, expected at most {MAX_DIMS} (NumPy's limit)"
+        )
+    nominal = math.prod(n for n in shape if n) * DTYPES[dtype].itemsize  # NumPy's limit, even for 0 elements
+    if nominal > np.iinfo(np.intp).max:
+        raise CheckpointError(
+            f"{path}: tensor {name!r} has shape {_short(shape)}, expected sizes whose nonzero product fits "
+            f"NumPy's index range ({nominal} bytes > {np.iinfo(np.intp).max})"
+        )
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(_is_count(n) for n in offsets):
         raise CheckpointError(f"{path}: tensor {name!r} has data_offsets {_short(offsets)}, expected [begin, end]")
     begin, end = offsets
@@ -335,6 +378,30 @@ def _check_entry(path, name, entry, data_size):
             f"its offsets give {end - begin}"
         )
     return begin, end
+
+
+class DuplicateKey(ValueError):
+    """A JSON object with the same key twice (``json`` would silently keep the last)."""
+
+    def __init__(self, key):
+        super().__init__(f"duplicate key {key!r}")
+        self.key = key
+
+
+def _unique_pairs(pairs):
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return result
+
+
+def _json(text):
+    """``json.loads`` that refuses objects with a key twice."""
+    return json.loads(text, object_pairs_hook=_unique_pairs)
 
 
 def _is_count(value):
