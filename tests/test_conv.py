@@ -259,6 +259,9 @@ def test_layer_errors_name_the_layer_and_shapes():
         nn.Conv2d(1, 1, 5)(cr.ones(1, 1, 3, 3))
     with pytest.raises(cr.DTypeError, match="float64"):
         conv(cr.ones(1, 3, 5, 5, dtype=cr.float64))
+    model = nn.Sequential(nn.Sequential(nn.Identity(), conv))  # inside a model: the layer's dotted name too
+    with pytest.raises(cr.ShapeError, match=r"^Conv2d '0.1' expected input with 3 channels, got \(N=8, C=1, 28, 28\)"):
+        model(cr.ones(8, 1, 28, 28))
 
 
 def test_constructor_errors():

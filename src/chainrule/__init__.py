@@ -4,7 +4,8 @@ A reverse-mode automatic-differentiation engine over NumPy (CuPy on GPUs) with P
 and semantics. ``import chainrule as cr``.
 """
 
-from . import autograd, cuda, data, datasets, diagnostics, nn, optim, train, viz  # cr.nn.functional etc. after `import chainrule`
+# every subpackage, so that cr.nn.functional, cr.viz etc. work after `import chainrule`
+from . import autograd, cuda, data, datasets, diagnostics, nn, optim, train, viz
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import Device as device
 from .creation import (
@@ -44,7 +45,16 @@ from .dtypes import (
     short,
     uint8,
 )
-from .errors import AnomalyError, CheckpointError, DataFileError, DTypeError, GradcheckError, GraphError, ShapeError
+from .errors import (
+    AnomalyError,
+    CheckpointError,
+    DataFileError,
+    DTypeError,
+    GradcheckError,
+    GraphError,
+    NonFiniteError,
+    ShapeError,
+)
 from .io import load, save
 from .ops import (
     abs,

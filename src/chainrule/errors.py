@@ -30,3 +30,9 @@ class CheckpointError(RuntimeError, ValueError):
 class DataFileError(ValueError):
     """A data file that is truncated, corrupt or not what it claims to be (a bad IDX header, a
     broken gzip stream, a checksum mismatch); the message names the file and what is wrong."""
+
+
+class NonFiniteError(RuntimeError):
+    """Training met a NaN or Inf loss or gradient (``Trainer(on_nonfinite=...)``). The message names
+    the epoch, the global step, the batch index, what was non-finite (the loss or which parameter's
+    gradient) and, under ``detect_anomaly``, the op that produced it."""

@@ -6,7 +6,8 @@ A thin shell over the library: the config schema is in :mod:`.config`, building 
 
 Exit status: 0 on success, 2 for a usage error (bad arguments, a bad config, a missing run
 directory), 1 when a right command could not be carried out (data or an extra missing, a broken
-checkpoint). User mistakes print one line on stderr, never a traceback.
+checkpoint). User mistakes print one line on stderr, never a traceback. ``train`` stopped by
+Ctrl-C or SIGTERM saves a checkpoint, prints the ``--resume`` command and exits with 130 / 143.
 
 Example::
 
@@ -16,17 +17,20 @@ Example::
 
 import argparse
 import math
+import shlex
 import sys
 import textwrap
 
 from .. import __version__
-from ..errors import CheckpointError, DataFileError, DTypeError, ShapeError
+from ..errors import CheckpointError, DataFileError, DTypeError, NonFiniteError, ShapeError
+from ..train.interrupt import TrainingInterrupted
 from .config import ConfigError, describe
 from .errors import RunError, UsageError
 
 # What a right command meets when the world is not as it needs: an extra not installed, data not
-# found or corrupt, a broken checkpoint, a model that does not fit its data. Printed in one line.
-RUNTIME_ERRORS = (ImportError, OSError, CheckpointError, DataFileError, ShapeError, DTypeError)
+# found or corrupt, a broken checkpoint, a model that does not fit its data, a loss gone NaN.
+# Printed in one line.
+RUNTIME_ERRORS = (ImportError, OSError, CheckpointError, DataFileError, ShapeError, DTypeError, NonFiniteError)
 
 
 def build_parser():
@@ -70,6 +74,12 @@ def build_parser():
     train.add_argument("--out", metavar="RUN_DIR", help="the run directory (default runs/<config name>)")
     train.add_argument("--overwrite", action="store_true", help="replace a run already in RUN_DIR")
     train.add_argument("--quiet", action="store_true", help="no progress output, only the final metrics")
+    train.add_argument(
+        "--resume",
+        metavar="RUN_DIR",
+        help="continue the run in RUN_DIR (stopped by Ctrl-C, SIGTERM or a crash) from its newest checkpoint; "
+        "CONFIG must be the run's config",
+    )
 
     evaluate = commands.add_parser(
         "evaluate",
@@ -193,11 +203,42 @@ def _train(args):
     config = load(args.config)
     stem = os.path.splitext(os.path.basename(args.config))[0]
     run_dir = args.out or os.path.join("runs", stem)
-    result = train_run(config, run_dir, verbose=not args.quiet, overwrite=args.overwrite)
+    if args.resume is not None:
+        run_dir = _resume_dir(args, config)
+        if run_dir is None:
+            return 0  # the run had finished: said so
+    try:
+        result = train_run(
+            config, run_dir, verbose=not args.quiet, overwrite=args.overwrite, resume=args.resume is not None
+        )
+    except TrainingInterrupted as stop:
+        hint = f"chainrule train {shlex.quote(args.config)} --resume {shlex.quote(run_dir)}"
+        where = f"{stop.step} batches into epoch {stop.epoch + 1}" if stop.step else f"after epoch {stop.epoch}"
+        print(f"chainrule train: stopped by {stop.signal_name} ({where}); checkpoint written to "
+              f"{stop.checkpoint}\nresume with: {hint}", file=sys.stderr)  # fmt: skip
+        return stop.exit_status
     print(f"run written to {os.path.join(run_dir, '')}")
     report(result.test["last"], result.data, "last", matrix=False)
     report(result.test["best"], result.data, "best")
     return 0
+
+
+def _resume_dir(args, config):
+    """The run directory of ``train --resume``, or None (after saying so) when that run had finished."""
+    from .run import resume_point
+
+    if args.overwrite or (args.out is not None and args.out != args.resume):
+        raise UsageError("--resume RUN_DIR continues that run: leave out --out and --overwrite")
+    _, state = resume_point(config, args.resume)
+    if state is not None and state["position"]["finished"]:
+        position = state["position"]
+        print(
+            f"{args.resume}: the run already finished (epoch {position['epoch']} of {config['train']['epochs']}"
+            f"{', stopped early' if position['stopped_early'] else ''}); nothing to resume. "
+            f"Its test metrics: chainrule evaluate {shlex.quote(args.resume)}"
+        )
+        return None
+    return args.resume
 
 
 def _explain(args):

@@ -48,6 +48,8 @@ A config has six sections; every key is optional unless marked, and has the defa
     early_stopping_patience = 5   # optional: stop after this many epochs without a better val_loss
     clip_grad_norm = 1.0          # optional: scale the gradients to this joint 2-norm at most before each step
     device = "cpu"
+    checkpoint_every = 100        # optional: also save a resumable checkpoint every 100 steps (RUN_DIR/checkpoints)
+    keep_last = 3                 # optional: how many of those step checkpoints to keep
 
 A conv block (an inline table of ``model.conv``) is Conv2d -> norm -> activation -> pooling ->
 Dropout2d, with the keys ``channels`` (required), ``kernel = 3``, ``stride = 1``, ``padding``
@@ -55,9 +57,9 @@ Dropout2d, with the keys ``channels`` (required), ``kernel = 3``, ``stride = 1``
 (BatchNorm2d, or GroupNorm of 8 groups; the conv then has no bias), ``pool = 1`` (a pooling
 window and stride; 1 is none), ``pooling = "max" | "avg"``, ``dropout = 0.0``.
 
-``model.kind`` and ``train.clip_grad_norm`` came after the first schema: they appear in a
-validated config only when the file gives them, so a config written before them validates (and is
-written to a run directory) exactly as it did.
+``model.kind``, ``train.clip_grad_norm``, ``train.checkpoint_every`` and ``train.keep_last`` came
+after the first schema: they appear in a validated config only when the file gives them, so a
+config written before them validates (and is written to a run directory) exactly as it did.
 
 Validation happens before anything is trained: the first problem raises a :class:`ConfigError`
 naming the key as ``section.key``, what it must be and what was found.
@@ -342,6 +344,8 @@ SECTIONS = {
         "early_stopping_patience": (POSITIVE_INT, None),
         "clip_grad_norm": (POSITIVE, UNSET),
         "device": (Choice("cpu", "cuda"), "cpu"),
+        "checkpoint_every": (POSITIVE_INT, UNSET),  # steps between checkpoints in RUN_DIR/checkpoints
+        "keep_last": (POSITIVE_INT, UNSET),  # how many of those to keep (UNSET: 3)
     },
 }
 
@@ -529,6 +533,8 @@ def _check_combinations(config, raw):
     if config["train"]["early_stopping_patience"] is not None and data["validation"] == 0:
         raise ConfigError("train.early_stopping_patience", "watches val_loss; expected data.validation > 0")
     _check_model(config)
+    _check_nesterov(config["optimizer"])
+    _check_split_sizes(config)
 
 
 def _check_model(config):
@@ -551,6 +557,71 @@ def _check_model(config):
                 )
     if kind == "rnn" and "nonlinearity" in model and model["cell"] != "rnn":
         raise ConfigError("model.nonlinearity", f'only for model.cell = "rnn", not "{model["cell"]}"')
+
+
+def _check_nesterov(optimizer):
+    """PyTorch's SGD refuses Nesterov momentum without momentum or with dampening; say so here."""
+    if optimizer["name"] != "sgd" or not optimizer.get("nesterov"):
+        return
+    momentum, dampening = optimizer.get("momentum", 0.0), optimizer.get("dampening", 0.0)
+    if momentum <= 0 or dampening != 0:
+        raise ConfigError(
+            "optimizer.nesterov",
+            f"Nesterov momentum needs momentum > 0 and dampening = 0, got momentum = {momentum:g} and "
+            f"dampening = {dampening:g}",
+        )
+
+
+# scikit-learn's bundled sets: (samples, classes); their train/test split is stratified
+SKLEARN_SIZES = {"digits": (1797, 10), "iris": (150, 3), "wine": (178, 3), "breast_cancer": (569, 2)}
+
+
+def _check_split_sizes(config):
+    """Every split that test_size and validation cut must keep at least one sample per class to
+    train on (and, for the stratified scikit-learn splits, one per class to test on)."""
+    data = config["data"]
+    name, test_size, validation = data["name"], data["test_size"], data["validation"]
+    if name in SKLEARN_SIZES:
+        total, classes = SKLEARN_SIZES[name]
+        n_test = math.ceil(test_size * total)  # scikit-learn's train_test_split
+        n_train = total - n_test
+        if min(n_test, n_train) < classes:
+            raise ConfigError(
+                "data.test_size",
+                f"{name} has {total} samples of {classes} classes; test_size = {test_size:g} leaves {n_train} to train "
+                f"on and {n_test} to test on, expected at least {classes} in each (the split is stratified)",
+            )
+    elif name in GENERATED_SIZES:
+        total, classes = data["n_samples"] or _generator_default(name, "n_samples"), _generated_classes(name)
+        n_train = total - max(1, round(total * test_size))  # experiment._split's rule
+    else:
+        return
+    if validation > 0:
+        held_out = max(1, round(n_train * validation))
+        if n_train - held_out < classes:
+            raise ConfigError(
+                "data.validation",
+                f"{name}'s {n_train} training samples less validation = {validation:g} of them ({held_out}) leave "
+                f"{n_train - held_out} to train on; expected at least {classes}, one per class",
+            )
+    elif n_train < classes:
+        raise ConfigError(
+            "data.test_size",
+            f"{name}'s {total} samples less test_size = {test_size:g} of them leave {n_train} to train on; expected "
+            f"at least {classes}, one per class",
+        )
+
+
+def _generator_default(name, parameter):
+    import inspect
+
+    from .. import datasets
+
+    return inspect.signature(getattr(datasets, name)).parameters[parameter].default
+
+
+def _generated_classes(name):
+    return 2 if name == "moons" else _generator_default(name, "n_classes")
 
 
 def describe(width=79):

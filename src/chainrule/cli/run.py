@@ -6,7 +6,14 @@ A run directory holds::
     metrics.csv         one row per epoch: epoch, loss, accuracy, val_loss, val_accuracy, lr
     curves.png          the learning curves (needs the ``plot`` extra: matplotlib)
     best.safetensors    model + optimizer + epoch at the lowest val_loss (train loss without validation)
-    last.safetensors    model + optimizer + epoch after the last epoch
+    last.safetensors    the full training state after the last epoch done (model, optimizer, scheduler,
+                        RNGs, callbacks, config: see chainrule.train.resume), rewritten atomically
+    checkpoints/        step-00000123.safetensors: with train.checkpoint_every, and when a run is
+                        interrupted (Ctrl-C, SIGTERM); the newest train.keep_last (3) are kept
+
+``chainrule train CONFIG --resume RUN_DIR`` continues from the newest of last.safetensors and the
+step checkpoints (``train_run(..., resume=True)``) and ends with the weights an uninterrupted run
+would have; metrics.csv is rewritten atomically each epoch, so it never repeats a row.
 
 Example::
 
@@ -22,8 +29,10 @@ import numpy as np
 
 from .. import backend, cuda, io
 from .. import train as crtrain
+from ..io.checkpoint import _write_atomic
 from ..random import manual_seed
 from ..train import metrics
+from ..train.resume import config_differences, latest_checkpoint, step_files
 from .config import load, to_toml
 from .errors import RunError, UsageError
 from .experiment import build_loss, build_model, build_optimizer, build_scheduler, load_data
@@ -60,23 +69,47 @@ def check_run_dir(run_dir, overwrite):
         raise UsageError(f"{run_dir} already holds a run (config.toml); choose another --out or pass --overwrite")
 
 
-def train_run(config, run_dir, verbose=True, overwrite=True, say=print):
-    """Train what ``config`` describes, writing ``run_dir``; returns a :class:`RunResult`."""
-    check_run_dir(run_dir, overwrite)
+CHECKPOINTS = "checkpoints"  # the step checkpoints' directory in a run directory
+KEEP_LAST = 3  # train.keep_last's default
+
+
+def train_run(config, run_dir, verbose=True, overwrite=True, say=print, resume=False):
+    """Train what ``config`` describes, writing ``run_dir``; returns a :class:`RunResult`.
+
+    ``resume=True`` continues the run already in ``run_dir`` (whose config must be ``config``)
+    from its newest checkpoint, or from the start when it has none yet."""
+    if resume:
+        resume_from, _ = resume_point(config, run_dir)
+        if resume_from is None:
+            say(f"{run_dir} has no checkpoint yet: training from the start")
+    else:
+        check_run_dir(run_dir, overwrite)
+        resume_from = None
     data = load_data(config)  # data and model before anything is written: a failure leaves no half run
     model, trainer = _build(config, data, steps_per_epoch=_steps(config, data))
     os.makedirs(run_dir, exist_ok=True)
-    with open(os.path.join(run_dir, "config.toml"), "w", encoding="utf-8") as file:
-        file.write(to_toml(config))
+    if resume_from is None:  # an overwritten run's step files, or unreadable ones of a run resumed from the start
+        for _, path in step_files(os.path.join(run_dir, CHECKPOINTS)):
+            os.remove(path)
+    if not resume:
+        _write_atomic(os.path.join(run_dir, "config.toml"), to_toml(config).encode("utf-8"))
     monitor = "val_loss" if data.validation is not None else "loss"
     callbacks = [
-        crtrain.CSVLogger(os.path.join(run_dir, "metrics.csv")),
+        crtrain.DurableCSVLogger(os.path.join(run_dir, "metrics.csv")),
         crtrain.ModelCheckpoint(os.path.join(run_dir, "best.safetensors"), monitor=monitor, save_best_only=True),
-        crtrain.ModelCheckpoint(os.path.join(run_dir, "last.safetensors"), save_best_only=False),
     ]
     patience = config["train"]["early_stopping_patience"]
     if patience is not None:
         callbacks.append(crtrain.EarlyStopping(monitor="val_loss", patience=patience))
+    callbacks.append(
+        crtrain.TrainingCheckpoint(
+            os.path.join(run_dir, CHECKPOINTS),
+            every=config["train"].get("checkpoint_every"),
+            keep_last=config["train"].get("keep_last", KEEP_LAST),
+            epoch_path=os.path.join(run_dir, "last.safetensors"),
+            config=config,
+        )
+    )
     history = trainer.fit(
         data.train,
         epochs=config["train"]["epochs"],
@@ -85,6 +118,7 @@ def train_run(config, run_dir, verbose=True, overwrite=True, say=print):
         seed=config["train"]["seed"],
         verbose=verbose,
         callbacks=callbacks,
+        resume=resume_from,
     )
     curves = None
     if has_module("matplotlib"):
@@ -97,6 +131,26 @@ def train_run(config, run_dir, verbose=True, overwrite=True, say=print):
         epoch = _load_checkpoint(model, os.path.join(run_dir, f"{name}.safetensors"))
         test[name] = {"epoch": epoch, **test_metrics(trainer, data, config)}
     return RunResult(config, data, model, trainer, history, test, curves)
+
+
+def resume_point(config, run_dir):
+    """(path, training state) of the checkpoint that resuming ``run_dir`` continues from, or
+    (None, None) when it has none yet. Refuses (UsageError) a directory without a run, and a
+    ``config`` that differs from the run's own (its config.toml and the checkpoint's copy)."""
+    if not os.path.isdir(run_dir):
+        raise UsageError(f"--resume {run_dir}: no such run directory")
+    config_path = os.path.join(run_dir, "config.toml")
+    if not os.path.isfile(config_path):
+        raise UsageError(f"--resume {run_dir}: not a run directory (it has no config.toml)")
+    path, state = latest_checkpoint(os.path.join(run_dir, CHECKPOINTS), os.path.join(run_dir, "last.safetensors"))
+    for where, saved in (("config.toml", load(config_path)), (path, (state or {}).get("config"))):
+        lines = config_differences(saved, config) if saved is not None else []
+        if lines:
+            raise UsageError(
+                f"--resume {run_dir}: the config differs from the run's ({where}): {'; '.join(lines)}. "
+                "Resume with the run's own config, or start a new run with --out"
+            )
+    return path, state
 
 
 def evaluate_run(run_dir, checkpoint="best"):

@@ -11,6 +11,7 @@ from collections import OrderedDict, namedtuple
 
 from .. import backend, dtypes
 from ..autograd.grad_mode import no_grad
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from .parameter import Parameter
 
@@ -75,10 +76,15 @@ class Module:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        # The hot path: one dict-emptiness test per call when no hooks are registered.
-        if self._forward_pre_hooks or self._forward_hooks:
-            return self._call_with_hooks(args, kwargs)
-        return self.forward(*args, **kwargs)
+        # The hot path: one dict-emptiness test per call when no hooks are registered (and a try
+        # block, free until something raises).
+        try:
+            if self._forward_pre_hooks or self._forward_hooks:
+                return self._call_with_hooks(args, kwargs)
+            return self.forward(*args, **kwargs)
+        except (ShapeError, DTypeError) as error:
+            _name_layer(error, self)
+            raise
 
     def _call_with_hooks(self, args, kwargs):
         for hook in list(self._forward_pre_hooks.values()):
@@ -351,14 +357,26 @@ class Module:
                     f"the shape in current model is {tuple(target.shape)}."
                 )
                 continue
+            if not _casts_within_kind(source.dtype, target._data.dtype):
+                error_msgs.append(
+                    f"dtype mismatch for {key}: copying a param with dtype {source.dtype} from checkpoint, the dtype "
+                    f"in current model is {target._data.dtype} (a cast would change the values' kind)."
+                )
+                continue
             with no_grad():
                 target.copy_(source)
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy parameters and buffers from ``state_dict`` (Tensors or NumPy arrays) into this module's
-        storage. Every missing key, unexpected key and shape mismatch is listed in one RuntimeError;
-        with ``strict=False`` missing and unexpected keys are allowed and returned as
-        ``(missing_keys, unexpected_keys)``.
+        storage. Every missing key, unexpected key, shape mismatch and dtype mismatch is listed in one
+        RuntimeError; with ``strict=False`` missing and unexpected keys are allowed and returned as
+        ``(missing_keys, unexpected_keys)`` (mismatches still raise, as in PyTorch).
+
+        Dtypes: a value is cast to the parameter's dtype, as PyTorch's ``copy_`` does, when the cast
+        stays within NumPy's "same_kind" rule (float64 -> float32, int64 -> float32, bool -> int).
+        PyTorch also casts across kinds silently (2.7 into an int64 buffer becomes 2); chainrule
+        reports those as dtype mismatches instead (float -> int, int -> bool, complex -> float,
+        signed -> unsigned).
 
         Example::
 
@@ -521,6 +539,37 @@ def _add_indent(text, spaces):
     if not rest:
         return text
     return first + "\n" + "\n".join(" " * spaces + line for line in rest)
+
+
+def _casts_within_kind(source, target):
+    """NumPy's "same_kind" rule: safe casts, and casts within a kind or up it (int -> float)."""
+    try:
+        return bool(backend.numpy_namespace.can_cast(source, target, casting="same_kind"))
+    except TypeError:  # a dtype NumPy does not know
+        return source == target
+
+
+def _name_layer(error, module):
+    """Give a shape or dtype error the dotted name of the layer that raised it, as seen from
+    ``module`` (each enclosing module's call renames it on the way out), e.g.
+    "Conv2d 'features.0' expected input with 3 channels, got (N=8, C=1, 28, 28)"."""
+    layer = getattr(error, "layer", None)
+    if layer is None:  # raised in this module's own forward: this is the layer
+        error.layer, error.layer_path, error.unnamed_message = module, "", str(error)
+    else:
+        child = error.layer_caller
+        name = next((name for name, found in module.named_modules() if found is child and name), None)
+        if name is None:  # called from outside this module's tree: the path stops here
+            return
+        error.layer_path = name + ("." + error.layer_path if error.layer_path else "")
+    error.layer_caller = module
+    if error.layer_path:
+        kind, message = type(error.layer).__name__, error.unnamed_message
+        if message.startswith(kind + " "):
+            message = f"{kind} '{error.layer_path}' {message[len(kind) + 1 :]}"
+        else:
+            message = f"{kind} '{error.layer_path}': {message}"
+        error.args = (message,)
 
 
 def _as_array_on(value, target):

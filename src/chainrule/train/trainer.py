@@ -22,15 +22,17 @@ from .. import random as chainrule_random
 from ..autograd import no_grad
 from ..creation import as_tensor
 from ..data import DataLoader
-from ..errors import ShapeError
+from ..errors import AnomalyError, ShapeError
 from ..io import checkpoint
 from ..nn.utils import clip_grad_norm_
 from ..ops import cat
 from ..tensor import Tensor
 from .callbacks import Callback, CallbackList, LearningRateScheduler
+from .guards import ClassTargetCheck, make_guard
 from .history import History
 from .metrics import Metric, get_metric
 from .progress import make_progress
+from .resume import FitRun
 
 
 class Trainer:
@@ -47,6 +49,11 @@ class Trainer:
     - ``clip_grad_norm``: a max norm; before each optimizer step the gradients of all the model's
       parameters are scaled together so that their joint 2-norm is at most this
       (``nn.utils.clip_grad_norm_``, as a PyTorch loop calls it between ``backward`` and ``step``).
+    - ``on_nonfinite``: what a step whose loss or gradients hold NaN or Inf does: ``"stop"``
+      (raise NonFiniteError naming the epoch, step, batch and what was non-finite, before the
+      optimizer step and before any callback saves), ``"skip"`` (drop the step and go on), None
+      (no check: train on, as a plain PyTorch loop does) or a
+      :class:`~chainrule.train.guards.NonFiniteGuard` for more options.
 
     Data (``fit``'s ``train`` and ``validation``, ``evaluate``'s ``data``) is a tuple
     ``(inputs, targets)`` of Tensors or arrays (batched here, shuffled with ``seed``), a Dataset
@@ -66,7 +73,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss_fn, optimizer, metrics=(), scheduler=None, callbacks=(), device=None,
-                 scheduler_interval=None, clip_grad_norm=None):  # fmt: skip
+                 scheduler_interval=None, clip_grad_norm=None, on_nonfinite="stop"):  # fmt: skip
         if not callable(model):
             raise TypeError(f"model must be callable (an nn.Module), got {type(model).__name__}")
         if not callable(loss_fn):
@@ -93,6 +100,7 @@ class Trainer:
             if not hasattr(model, "parameters"):
                 raise TypeError(f"clip_grad_norm needs a model with parameters(), got {type(model).__name__}")
         self.clip_grad_norm = clip_grad_norm
+        self.nonfinite_guard = make_guard(on_nonfinite)
 
     def _make_metrics(self, metrics):
         if isinstance(metrics, (str, Metric)):
@@ -111,9 +119,16 @@ class Trainer:
 
     # ------------------------------------------------------------------ fit
     def fit(self, train, epochs=1, batch_size=32, validation=None, shuffle=True, seed=None, verbose=True,
-            callbacks=(), initial_epoch=0):  # fmt: skip
+            callbacks=(), initial_epoch=0, resume=None):  # fmt: skip
         """Train for ``epochs`` epochs (from ``initial_epoch``, e.g. a checkpoint's ``epoch``);
         returns the :class:`History`.
+
+        Exact resume: with a :class:`~chainrule.train.resume.TrainingCheckpoint` in ``callbacks``
+        full training checkpoints are written (every N steps and at epoch ends), and SIGINT /
+        SIGTERM finish the step, save and raise ``TrainingInterrupted``. ``resume`` (a checkpoint
+        file, or a directory: its newest loadable one) continues such a run where it stopped,
+        mid-epoch included, ending with the weights an uninterrupted run would have; pass the
+        same data, settings and callbacks.
 
         ``seed`` fixes the shuffling order (epoch e's order depends only on seed and e, so a
         resumed run shuffles as the uninterrupted one would); without it the order comes from
@@ -129,21 +144,31 @@ class Trainer:
             raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
         self.history = History()
         callback_list = [] if self.scheduler_callback is None else [self.scheduler_callback]
+        callback_list.insert(0, self.nonfinite_guard)  # first: it knows the step before the others run
         callback_list += [*self.callbacks, *callbacks, self.history]  # History after them, as in Keras
         probe = _Batches(train, batch_size, shuffle=False, seed=None, epoch=0)
+        settings = {"epochs": epochs, "batch_size": batch_size, "shuffle": bool(shuffle), "seed": seed,
+                    "batches_per_epoch": probe.count, "samples": _sample_count(train)}  # fmt: skip
+        run = FitRun(self, train, settings, [*self.callbacks, *callbacks], resume, initial_epoch)
+        initial_epoch = run.initial_epoch
+        callback_list = [callback for callback in callback_list if callback is not run.saver]  # it goes last
+        self.class_targets = ClassTargetCheck(self.loss_fn, train)  # a bad label anywhere, before step 0
         progress = make_progress(verbose, epochs, probe.count)
         if progress is not None:
             callback_list.append(progress)
+        callback_list += run.hooks  # last: they count the step, then save it
         hooks = CallbackList(callback_list)
         hooks.set_trainer(self)
         self.stop_training = False
         logs = {}
+        run.catch_signals()
         try:
             hooks.on_train_begin()
+            run.restore_callbacks(hooks.callbacks)  # after on_train_begin reset them
             for epoch in range(initial_epoch, epochs):
                 hooks.on_epoch_begin(epoch)
-                lr = _learning_rate(self.optimizer)
-                logs = self._train_epoch(_Batches(train, batch_size, shuffle, seed, epoch), hooks)
+                lr = run.epoch_lr(epoch, _learning_rate(self.optimizer))
+                logs = self._train_epoch(run.batches(epoch, _Batches(train, batch_size, shuffle, seed, epoch)), hooks)
                 if validation is not None:
                     logs.update({f"val_{key}": value for key, value in self.evaluate(validation, batch_size).items()})
                 logs["lr"] = lr
@@ -151,7 +176,10 @@ class Trainer:
                 if self.stop_training:
                     break
             hooks.on_train_end(logs)
+        except AnomalyError as error:  # detect_anomaly named the op; say which step it was
+            raise self.nonfinite_guard.anomaly(error) from error
         finally:
+            run.release_signals()
             if progress is not None:
                 progress.close()
         return self.history
@@ -159,29 +187,36 @@ class Trainer:
     def _train_epoch(self, batches, hooks):
         for metric in self.metrics:
             metric.reset()
-        total_loss, seen = 0.0, 0
+        total_loss, seen, start = 0.0, 0, 0
+        if hasattr(batches, "restore"):  # the rest of an epoch a checkpoint stopped in (resume.ResumedBatches)
+            total_loss, seen, start = batches.restore(self.metrics)
         device = self._batch_device()
-        for index, (x, y) in enumerate(batches.pairs("fit")):
+        for index, (x, y) in enumerate(batches.pairs("fit"), start=start):
             hooks.on_batch_begin(index, {"size": len(x)})
             self.model.train()
             self.optimizer.zero_grad()
             x, y = _to_device(x, device), _to_device(y, device)
             out = self.model(x)
+            self.class_targets.check_output(out)
             loss = _scalar_loss(self.loss_fn(out, y))
             loss.backward()
-            hooks.on_after_backward(index, {"size": len(x)})
+            hooks.on_after_backward(index, {"size": len(x)})  # diagnostics see a bad step's gradients too
+            if not self.nonfinite_guard.step_is_finite(loss, self.model, x):
+                continue
             if self.clip_grad_norm is not None:
                 clip_grad_norm_(self.model.parameters(), self.clip_grad_norm)
             self.optimizer.step()
             size = len(x)
             total_loss += loss.item() * size
             seen += size
+            self._epoch_totals = (total_loss, seen)  # what a checkpoint saved in on_batch_end resumes from
             with no_grad():
                 for metric in self.metrics:
                     metric.update(out.detach(), y)
             running = {"size": size, "loss": total_loss / seen}
             running.update({metric.name: metric.compute() for metric in self.metrics})
             hooks.on_batch_end(index, running)
+        self.nonfinite_guard.end_epoch(seen)
         if seen == 0:
             raise ValueError("fit: the training data gave no batches")
         logs = {"loss": total_loss / seen}
@@ -369,6 +404,17 @@ def _to_device(value, device):
 def _epoch_seed(seed, epoch):
     """A seed for one epoch's shuffling that depends only on (seed, epoch)."""
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
+
+
+def _sample_count(data):
+    """Samples in ``data`` (a tuple of arrays, a Dataset or a DataLoader), or None when unknown."""
+    if isinstance(data, (tuple, list)) and data:
+        data = data[0]
+    data = getattr(data, "dataset", data)
+    try:
+        return len(data)
+    except TypeError:
+        return None
 
 
 def _learning_rate(optimizer):
