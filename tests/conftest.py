@@ -18,7 +18,7 @@ def kernel_threads(request, monkeypatch):
         cr.set_num_threads(1)
     else:
         cr.set_num_threads(3)
-        monkeypatch.setattr(parallel, "MIN_ELEMENTS_PER_SLICE", 1)
+        monkeypatch.setattr(parallel, "MIN_WORK_PER_SLICE", 1)
         monkeypatch.setattr(conv_im2col, "CACHE_BYTES", 1)
     yield request.param
     cr.set_num_threads(threads)

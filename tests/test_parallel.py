@@ -15,7 +15,7 @@ from chainrule.backend import numpy_namespace
 def three_threads(monkeypatch):
     threads = cr.get_num_threads()
     cr.set_num_threads(3)
-    monkeypatch.setattr(parallel, "MIN_ELEMENTS_PER_SLICE", 1)
+    monkeypatch.setattr(parallel, "MIN_WORK_PER_SLICE", 1)
     yield
     cr.set_num_threads(threads)
 
@@ -48,8 +48,8 @@ def test_small_work_stays_in_the_calling_thread():
     try:
         caller = threading.get_ident()
         seen = []
-        parallel.map_slices(numpy_namespace, 64, lambda a, b: seen.append(threading.get_ident()), elements_per_item=1)
-        assert seen == [caller]  # 64 elements are far below MIN_ELEMENTS_PER_SLICE
+        parallel.map_slices(numpy_namespace, 64, lambda a, b: seen.append(threading.get_ident()), work_per_item=1)
+        assert seen == [caller]  # work 64 is far below MIN_WORK_PER_SLICE
     finally:
         cr.set_num_threads(threads)
 

@@ -78,7 +78,7 @@ def test_fixture_holds_every_case():
 
 @pytest.mark.parametrize("dtype, suffix, rtol, atol", PRECISIONS)
 @pytest.mark.parametrize("case", RECURRENT)
-def test_matches_pytorch(case, dtype, suffix, rtol, atol, kernel_threads):
+def test_matches_pytorch(case, dtype, suffix, rtol, atol):
     """Outputs, h_n (c_n), and the gradients of input, initial states and every parameter."""
     ref = reference()
     module = build(case, dtype)
@@ -172,7 +172,7 @@ def test_layer_gradcheck_inputs_states_and_parameters(make, count):
 
 @pytest.mark.parametrize("reverse", [False, True])
 @pytest.mark.parametrize("kind", ["tanh", "relu", "lstm", "gru"])
-def test_fused_sequence_gradcheck(kind, reverse, kernel_threads):
+def test_fused_sequence_gradcheck(kind, reverse):
     """The sequence functions directly (4 steps, one direction), each output on its own."""
     rng = np.random.default_rng(3)
     gates = {"tanh": 1, "relu": 1, "lstm": 4, "gru": 3}[kind]

@@ -1,11 +1,14 @@
 """The batch of a heavy CPU kernel split over threads, one slice of samples per thread.
 
 NumPy runs every call on one core; only its BLAS uses more, and only for large matrix products.
-The convolution and pooling kernels do most of their work in copies, elementwise passes and many
-small matrix products, so on their own they would leave every other core idle. They describe their
-work per slice of samples instead, ``work(start, stop)``, and ``map_slices`` runs the slices on a
-pool of threads: NumPy releases the GIL inside its loops and BLAS calls, so the slices run at the
-same time. On a GPU (CuPy) the whole batch is one call: the device is already parallel.
+A convolution's batched GEMMs are many small matrix products, so on their own they would leave
+every other core idle. The kernels describe their work per slice of samples instead,
+``work(start, stop)``, and ``map_slices`` runs the slices on a pool of threads: NumPy releases the
+GIL inside its loops and BLAS calls, so the slices run at the same time. It pays only for large
+calls: handing a slice to a thread costs about 0.1 ms, and NumPy holds the GIL while it sets up
+each call, so kernels of many small calls (a recurrent layer's steps) gain nothing, and copies
+and elementwise passes are limited by memory bandwidth more than by cores. Hence the work
+estimate below. On a GPU (CuPy) the whole batch is one call: the device is already parallel.
 
 The number of threads is PyTorch's setting: ``cr.set_num_threads(n)`` and ``cr.get_num_threads()``.
 It starts as ``$OMP_NUM_THREADS`` when that is set, otherwise the number of cores this process may
@@ -23,7 +26,9 @@ from concurrent.futures import ThreadPoolExecutor, wait
 
 from .backend import numpy_namespace
 
-MIN_ELEMENTS_PER_SLICE = 1 << 15  # below this a slice costs less than handing it to a thread
+# A slice is worth a thread when its work (in multiply-adds; a copied or compared element counts
+# as one) takes well over the ~0.1 ms it costs to hand a slice to another thread and back.
+MIN_WORK_PER_SLICE = 1 << 23
 
 _lock = threading.Lock()
 _threads = None
@@ -92,28 +97,28 @@ def slice_bounds(count, parts):
     return bounds
 
 
-def map_slices(xp, count, work, elements_per_item=1):
+def map_slices(xp, count, work, work_per_item=1):
     """[work(start, stop) for each slice of range(count)], the slices run in parallel on the CPU.
 
-    ``elements_per_item`` (the elements one sample's work touches) sets how many slices are worth a
-    thread each: none smaller than ``MIN_ELEMENTS_PER_SLICE`` elements. The results come back in
-    the order of the slices; an exception in any slice is raised here. ``work`` must only write
-    memory that belongs to its own slice.
+    ``work_per_item`` (one sample's work in multiply-adds, a copied element counting as one) sets
+    how many slices are worth a thread each: none with less than ``MIN_WORK_PER_SLICE``. The
+    results come back in the order of the slices; an exception in any slice is raised here.
+    ``work`` must only write memory that belongs to its own slice.
 
     Example::
 
-        >>> col = xp.empty((n, k, p))                       # filled per slice of samples
-        >>> map_slices(xp, n, lambda a, b: fill(col[a:b], x[a:b]), elements_per_item=k * p)
+        >>> y = xp.empty((n, o, p))                          # y[i] = w · col[i], per slice of samples
+        >>> map_slices(xp, n, lambda a, b: xp.matmul(w, col[a:b], out=y[a:b]), work_per_item=o * k * p)
     """
-    return run_slices(plan_slices(xp, count, elements_per_item), work)
+    return run_slices(plan_slices(xp, count, work_per_item), work)
 
 
-def plan_slices(xp, count, elements_per_item=1):
-    """The (start, stop) slices ``map_slices`` would run: one per thread, none of fewer than
-    ``MIN_ELEMENTS_PER_SLICE`` elements, and a single slice on a GPU or inside another slice."""
+def plan_slices(xp, count, work_per_item=1):
+    """The (start, stop) slices ``map_slices`` would run: one per thread, none with less work than
+    ``MIN_WORK_PER_SLICE``, and a single slice on a GPU or inside another slice."""
     serial = xp is not numpy_namespace or getattr(_inside, "active", False)
     threads = 1 if serial else get_num_threads()
-    worthwhile = max(1, count * elements_per_item // MIN_ELEMENTS_PER_SLICE)
+    worthwhile = max(1, count * work_per_item // MIN_WORK_PER_SLICE)
     return slice_bounds(count, min(threads, worthwhile))
 
 

@@ -113,7 +113,7 @@ def _windows(xp, padded, geometry, writeable=False):
 def im2col(xp, x, geometry):
     """Windows of x (N, C, *S) as col (N, g, C/g·∏k, P), contiguous: one copy of a strided view."""
     col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
-    map_slices(xp, len(x), lambda a, b: _im2col_into(xp, x[a:b], geometry, col[a:b]), col[0].size)
+    map_slices(xp, len(x), lambda a, b: _im2col_into(xp, x[a:b], geometry, col[a:b]), col[0].size)  # copies
     return col
 
 
@@ -192,7 +192,7 @@ def conv_forward(xp, x, weight, geometry):
         for start, stop in _cache_blocks(a, b, col[0].nbytes):
             forward_block(start, stop)
 
-    map_slices(xp, len(x), forward_slice, col[0].size + y[0].size)
+    map_slices(xp, len(x), forward_slice, col[0].size + rows.shape[1] * col[0].size)  # the copy + the GEMM
     return y, col
 
 
@@ -228,7 +228,9 @@ def conv_backward(xp, grad, geometry, weight=None, input_shape=None, col=None):
         return partial_sum
 
     window = (col.shape[2] if col is not None else rows.shape[2]) * groups
-    partial_sums = map_slices(xp, n, backward_slice, grad[0].size + window * geometry.positions())
+    gemms = (rows is not None) + (col is not None)  # w[g]ᵀ·G and G·colᵀ: O/g·window·P multiply-adds each
+    work = gemms * (out_channels // groups) * window * geometry.positions() + window * geometry.positions()
+    partial_sums = map_slices(xp, n, backward_slice, work)
     if col is None:
         return grad_x, None
     weight_shape = (out_channels, col.shape[2] // math.prod(geometry.kernel)) + geometry.kernel

@@ -30,7 +30,6 @@ gradients, loop over ``nn.RNNCell`` / ``nn.LSTMCell`` / ``nn.GRUCell``, built fr
 
 from ..autograd.function import Function
 from ..errors import DTypeError, ShapeError
-from ..parallel import map_slices
 from ..tensor import Tensor
 
 
@@ -49,10 +48,6 @@ class _Sequence(Function):
         if self.reverse:
             return T, [(t + 1, t) for t in range(T - 1, -1, -1)]
         return 0, [(t, t + 1) for t in range(T)]
-
-    def times(self, T):
-        """The time index of each step, in processing order."""
-        return range(T - 1, -1, -1) if self.reverse else range(T)
 
     def project(self, x, w_ih, bias):
         """X (T, N, in) -> X W_ihᵀ + bias: (T, N, G·H), one GEMM over all steps."""
@@ -130,19 +125,14 @@ class RNNSequence(_Sequence):
         Y = xp.empty((T + 1,) + h0.shape, dtype=x.dtype)
         start, steps = self.rows(T)
         Y[start] = h0
-
-        def run(lo, hi):  # samples lo:hi through all the steps
-            pre_s, Y_s = pre[:, lo:hi], Y[:, lo:hi]
-            step = xp.empty((hi - lo,) + h0.shape[1:], dtype=x.dtype)
-            for t, (prev, new) in zip(self.times(T), steps):
-                xp.matmul(Y_s[prev], w_hh.T, out=step)
-                step += pre_s[t]
-                if self.nonlinearity == "tanh":
-                    xp.tanh(step, out=Y_s[new])
-                else:
-                    xp.maximum(step, 0, out=Y_s[new])
-
-        map_slices(xp, N, run, T * 3 * h0.shape[-1])
+        step = xp.empty(h0.shape, dtype=x.dtype)
+        for t, (prev, new) in zip(range(T - 1, -1, -1) if self.reverse else range(T), steps):
+            xp.matmul(Y[prev], w_hh.T, out=step)
+            step += pre[t]
+            if self.nonlinearity == "tanh":
+                xp.tanh(step, out=Y[new])
+            else:
+                xp.maximum(step, 0, out=Y[new])
         self.save_for_backward(x, w_ih, w_hh, Y)
         return Y
 
@@ -154,27 +144,21 @@ class RNNSequence(_Sequence):
         need_x, (need_h0,), need_w_ih, need_w_hh, need_b = self.split_needs(1)
         start, steps = self.rows(T)
         delta = xp.empty(x.shape[:2] + (w_hh.shape[0],), dtype=x.dtype)  # (T, N, H)
-        grad_h0 = xp.empty(Y.shape[1:], dtype=x.dtype)
-
-        def run(lo, hi):  # samples lo:hi back through all the steps
-            grad_s, Y_s, delta_s = grad[:, lo:hi], Y[:, lo:hi], delta[:, lo:hi]
-            carried = xp.zeros_like(Y_s[0])  # ∂L/∂h_{t} arriving from step t+1
-            for t, (_, new) in zip(reversed(self.times(T)), reversed(steps)):
-                g = grad_s[new] + carried
-                h = Y_s[new]
-                if self.nonlinearity == "tanh":
-                    xp.multiply(g, 1 - h * h, out=delta_s[t])
-                else:
-                    xp.multiply(g, h > 0, out=delta_s[t])
-                carried = xp.matmul(delta_s[t], w_hh)
-            xp.add(carried, grad_s[start], out=grad_h0[lo:hi])
-
-        map_slices(xp, Y.shape[1], run, T * 4 * Y.shape[-1])
+        carried = xp.zeros_like(Y[0])  # ∂L/∂h_{t} arriving from step t+1
+        times = range(T - 1, -1, -1) if self.reverse else range(T)
+        for t, (_, new) in zip(reversed(times), reversed(steps)):
+            g = grad[new] + carried
+            h = Y[new]
+            if self.nonlinearity == "tanh":
+                xp.multiply(g, 1 - h * h, out=delta[t])
+            else:
+                xp.multiply(g, h > 0, out=delta[t])
+            carried = xp.matmul(delta[t], w_hh)
         need = (need_x, need_w_ih, need_w_hh) + tuple(need_b)
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = self.weight_grads(
             x, w_ih, self.prev_states(Y, T), delta, delta, need
         )
-        grad_h0 = grad_h0 if need_h0 else None
+        grad_h0 = carried + grad[start] if need_h0 else None
         if len(self.parents) == 4:
             return grad_x, grad_h0, grad_w_ih, grad_w_hh
         return grad_x, grad_h0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
@@ -219,27 +203,22 @@ class LSTMSequence(_Sequence):
         start, steps = self.rows(T)
         Y[start] = h0
         cells[start] = c0
-
-        def run(lo, hi):  # samples lo:hi through all the steps
-            acts_s, Y_s, cells_s, tanh_s = acts[:, lo:hi], Y[:, lo:hi], cells[:, lo:hi], tanh_cells[:, lo:hi]
-            recurrent = xp.empty((hi - lo, 4 * H), dtype=x.dtype)
-            input_part = xp.empty((hi - lo, H), dtype=x.dtype)
-            for t, (prev, new) in zip(self.times(T), steps):
-                a = acts_s[t]
-                xp.matmul(Y_s[prev], w_hh_scaled.T, out=recurrent)
-                a += recurrent
-                xp.tanh(a, out=a)
-                a *= scale
-                a += shift
-                i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-                c = cells_s[new]
-                xp.multiply(f, cells_s[prev], out=c)
-                xp.multiply(i, g, out=input_part)
-                c += input_part
-                xp.tanh(c, out=tanh_s[t])
-                xp.multiply(o, tanh_s[t], out=Y_s[new])
-
-        map_slices(xp, N, run, T * 12 * H)
+        recurrent = xp.empty((N, 4 * H), dtype=x.dtype)
+        input_part = xp.empty((N, H), dtype=x.dtype)
+        for t, (prev, new) in zip(range(T - 1, -1, -1) if self.reverse else range(T), steps):
+            a = acts[t]
+            xp.matmul(Y[prev], w_hh_scaled.T, out=recurrent)
+            a += recurrent
+            xp.tanh(a, out=a)
+            a *= scale
+            a += shift
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            c = cells[new]
+            xp.multiply(f, cells[prev], out=c)
+            xp.multiply(i, g, out=input_part)
+            c += input_part
+            xp.tanh(c, out=tanh_cells[t])
+            xp.multiply(o, tanh_cells[t], out=Y[new])
         Y[T + 1] = cells[steps[-1][1]]
         self.save_for_backward(x, w_ih, w_hh, Y, acts, cells, tanh_cells)
         return Y
@@ -257,46 +236,36 @@ class LSTMSequence(_Sequence):
         # tanh' = 1 - a² = (1 - a)(1 + a) on g, i.e. (1 - a)(a + k) with k = 1 on g, 0 elsewhere
         kink = xp.zeros(4 * H, dtype=x.dtype)
         kink[2 * H : 3 * H] = 1
-        delta = xp.empty(acts.shape, dtype=x.dtype)  # (T, N, 4H): the gate gradients δ_t
-        grad_h0 = xp.empty((N, H), dtype=x.dtype)
-        grad_c0 = xp.empty((N, H), dtype=x.dtype)
-
-        def run(lo, hi):  # samples lo:hi back through all the steps
-            acts_s, cells_s, tanh_s, grad_s = acts[:, lo:hi], cells[:, lo:hi], tanh_cells[:, lo:hi], grad[:, lo:hi]
-            delta_s = delta[:, lo:hi]
-            xp.subtract(1, acts_s, out=delta_s)  # the local derivatives first, multiplied by δ below
-            delta_s *= acts_s + kink
-            tanh_grad = tanh_s * tanh_s  # 1 - tanh²(c_t), all steps
-            xp.subtract(1, tanh_grad, out=tanh_grad)
-            partners = xp.empty((hi - lo, 4 * H), dtype=x.dtype)  # what multiplies e or g at each gate
-            through_c = xp.empty((hi - lo, H), dtype=x.dtype)
-            e = grad_s[T + 1].copy()  # ∂L/∂c: from c_n, then carried back
-            g_h = grad_s[steps[-1][1]].copy()  # ∂L/∂h_t, from the output and (below) from step t+1
-            for t, (prev, _) in zip(reversed(self.times(T)), reversed(steps)):
-                a = acts_s[t]
-                i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-                xp.multiply(g_h, o, out=through_c)  # e += g ⊙ o ⊙ (1 - tanh²c)
-                through_c *= tanh_grad[t]
-                e += through_c
-                xp.multiply(e, g, out=partners[:, :H])
-                xp.multiply(e, cells_s[prev], out=partners[:, H : 2 * H])
-                xp.multiply(e, i, out=partners[:, 2 * H : 3 * H])
-                xp.multiply(g_h, tanh_s[t], out=partners[:, 3 * H :])
-                d = delta_s[t]
-                d *= partners
-                e *= f
-                xp.matmul(d, w_hh, out=g_h)  # from step t to h_{t-1}, plus the output's gradient there
-                g_h += grad_s[prev]
-            grad_h0[lo:hi] = g_h  # the last grad[prev] added was h_0's row
-            grad_c0[lo:hi] = e
-
-        map_slices(xp, N, run, T * 16 * H)
+        delta = 1 - acts  # (T, N, 4H): becomes the gate gradients δ_t in place
+        delta *= acts + kink
+        tanh_grad = tanh_cells * tanh_cells  # 1 - tanh²(c_t), all steps
+        xp.subtract(1, tanh_grad, out=tanh_grad)
+        partners = xp.empty((N, 4 * H), dtype=x.dtype)  # what multiplies e or g at each gate
+        through_c = xp.empty((N, H), dtype=x.dtype)
+        e = grad[T + 1].copy()  # ∂L/∂c: from c_n, then carried back
+        times = range(T - 1, -1, -1) if self.reverse else range(T)
+        g_h = grad[steps[-1][1]].copy()  # ∂L/∂h_t, from the output and (below) from step t+1
+        for t, (prev, _) in zip(reversed(times), reversed(steps)):
+            a = acts[t]
+            i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+            xp.multiply(g_h, o, out=through_c)  # e += g ⊙ o ⊙ (1 - tanh²c)
+            through_c *= tanh_grad[t]
+            e += through_c
+            xp.multiply(e, g, out=partners[:, :H])
+            xp.multiply(e, cells[prev], out=partners[:, H : 2 * H])
+            xp.multiply(e, i, out=partners[:, 2 * H : 3 * H])
+            xp.multiply(g_h, tanh_cells[t], out=partners[:, 3 * H :])
+            d = delta[t]
+            d *= partners
+            e *= f
+            xp.matmul(d, w_hh, out=g_h)  # from step t to h_{t-1}, plus the output's gradient there
+            g_h += grad[prev]
         need = (need_x, need_w_ih, need_w_hh) + tuple(need_b)
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = self.weight_grads(
             x, w_ih, self.prev_states(Y, T), delta, delta, need
         )
-        grad_h0 = grad_h0 if need_h0 else None
-        grad_c0 = grad_c0 if need_c0 else None
+        grad_h0 = g_h if need_h0 else None  # the last grad[prev] added was h_0's row
+        grad_c0 = e if need_c0 else None
         if len(self.parents) == 5:
             return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh
         return grad_x, grad_h0, grad_c0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
@@ -328,27 +297,22 @@ class GRUSequence(_Sequence):
         Y = xp.empty((T + 1, N, H), dtype=x.dtype)
         start, steps = self.rows(T)
         Y[start] = h0
-
-        def run(lo, hi):  # samples lo:hi through all the steps
-            acts_s, hidden_s, Y_s = acts[:, lo:hi], hidden_n[:, lo:hi], Y[:, lo:hi]
-            recurrent = xp.empty((hi - lo, 3 * H), dtype=x.dtype)
-            for t, (prev, new) in zip(self.times(T), steps):
-                a = acts_s[t]
-                xp.matmul(Y_s[prev], w_hh.T, out=recurrent)
-                if b_hh is not None:
-                    recurrent += b_hh
-                a[:, : 2 * H] += recurrent[:, : 2 * H]
-                _sigmoid_(a[:, : 2 * H], xp)
-                r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-                hidden_s[t] = recurrent[:, 2 * H :]
-                n += r * hidden_s[t]
-                xp.tanh(n, out=n)
-                h = Y_s[new]
-                xp.subtract(Y_s[prev], n, out=h)
-                h *= z
-                h += n
-
-        map_slices(xp, N, run, T * 10 * H)
+        recurrent = xp.empty((N, 3 * H), dtype=x.dtype)
+        for t, (prev, new) in zip(range(T - 1, -1, -1) if self.reverse else range(T), steps):
+            a = acts[t]
+            xp.matmul(Y[prev], w_hh.T, out=recurrent)
+            if b_hh is not None:
+                recurrent += b_hh
+            a[:, : 2 * H] += recurrent[:, : 2 * H]
+            _sigmoid_(a[:, : 2 * H], xp)
+            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+            hidden_n[t] = recurrent[:, 2 * H :]
+            n += r * hidden_n[t]
+            xp.tanh(n, out=n)
+            h = Y[new]
+            xp.subtract(Y[prev], n, out=h)
+            h *= z
+            h += n
         self.save_for_backward(x, w_ih, w_hh, Y, acts, hidden_n)
         return Y
 
@@ -362,31 +326,25 @@ class GRUSequence(_Sequence):
         start, steps = self.rows(T)
         delta_ih = xp.empty(acts.shape, dtype=x.dtype)  # (T, N, 3H)
         delta_hh = xp.empty(acts.shape, dtype=x.dtype)
-        grad_h0 = xp.empty(Y.shape[1:], dtype=x.dtype)
-
-        def run(lo, hi):  # samples lo:hi back through all the steps
-            acts_s, hidden_s, Y_s, grad_s = acts[:, lo:hi], hidden_n[:, lo:hi], Y[:, lo:hi], grad[:, lo:hi]
-            carried = xp.zeros_like(Y_s[0])
-            for t, (prev, new) in zip(reversed(self.times(T)), reversed(steps)):
-                a = acts_s[t]
-                r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
-                g_h = grad_s[new] + carried
-                d_ih, d_hh = delta_ih[t, lo:hi], delta_hh[t, lo:hi]
-                xp.multiply(g_h * (1 - z), 1 - n * n, out=d_ih[:, 2 * H :])
-                xp.multiply(g_h * (Y_s[prev] - n), z * (1 - z), out=d_ih[:, H : 2 * H])
-                xp.multiply(d_ih[:, 2 * H :] * hidden_s[t], r * (1 - r), out=d_ih[:, :H])
-                d_hh[:, : 2 * H] = d_ih[:, : 2 * H]
-                xp.multiply(d_ih[:, 2 * H :], r, out=d_hh[:, 2 * H :])
-                carried = g_h * z
-                carried += xp.matmul(d_hh, w_hh)
-            xp.add(carried, grad_s[start], out=grad_h0[lo:hi])
-
-        map_slices(xp, Y.shape[1], run, T * 14 * H)
+        carried = xp.zeros_like(Y[0])
+        times = range(T - 1, -1, -1) if self.reverse else range(T)
+        for t, (prev, new) in zip(reversed(times), reversed(steps)):
+            a = acts[t]
+            r, z, n = a[:, :H], a[:, H : 2 * H], a[:, 2 * H :]
+            g_h = grad[new] + carried
+            d_ih, d_hh = delta_ih[t], delta_hh[t]
+            xp.multiply(g_h * (1 - z), 1 - n * n, out=d_ih[:, 2 * H :])
+            xp.multiply(g_h * (Y[prev] - n), z * (1 - z), out=d_ih[:, H : 2 * H])
+            xp.multiply(d_ih[:, 2 * H :] * hidden_n[t], r * (1 - r), out=d_ih[:, :H])
+            d_hh[:, : 2 * H] = d_ih[:, : 2 * H]
+            xp.multiply(d_ih[:, 2 * H :], r, out=d_hh[:, 2 * H :])
+            carried = g_h * z
+            carried += xp.matmul(d_hh, w_hh)
         need = (need_x, need_w_ih, need_w_hh) + tuple(need_b)
         grad_x, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh = self.weight_grads(
             x, w_ih, self.prev_states(Y, T), delta_ih, delta_hh, need
         )
-        grad_h0 = grad_h0 if need_h0 else None
+        grad_h0 = carried + grad[start] if need_h0 else None
         if len(self.parents) == 4:
             return grad_x, grad_h0, grad_w_ih, grad_w_hh
         return grad_x, grad_h0, grad_w_ih, grad_w_hh, grad_b_ih, grad_b_hh
