@@ -461,3 +461,19 @@ def test_demo_reaches_95_percent_test_accuracy(tmp_path):
     assert accuracy >= 95.0, done.stdout
     assert f"learning curves saved to {tmp_path / 'demo' / 'curves.png'}" in done.stdout
     assert (tmp_path / "demo" / "curves.png").is_file()
+
+
+def test_generated_data_sets_count_their_classes_on_the_whole_set(monkeypatch):
+    """The model's outputs come from every class of the data set, not from whatever classes the
+    random training split happened to draw (one class-1 sample in 40: often only in the test split)."""
+    from chainrule.cli import experiment
+
+    def moons(n_samples=40, noise=0.1, seed=0):
+        x = np.random.default_rng(seed).standard_normal((40, 2)).astype(np.float32)
+        return cr.data.TensorDataset(x, np.array([0] * 39 + [1]))
+
+    monkeypatch.setattr(experiment.datasets, "moons", moons)
+    for seed in range(6):
+        config = config_schema.validate({"data": {"name": "moons", "test_size": 0.5}, "train": {"seed": seed}})
+        data = experiment.load_data(config)
+        assert data.num_classes == 2 and data.class_names == [0, 1]

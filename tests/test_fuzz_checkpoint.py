@@ -16,7 +16,6 @@ import json
 import math
 import os
 import pickle
-import signal
 import struct
 import subprocess
 import sys
@@ -25,71 +24,22 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzzing import MIB, fuzz, guarded_read
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import chainrule as cr
 from chainrule.errors import CheckpointError
 
-LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-HANG_SECONDS = 20  # a load of a file this small that takes this long is a hang
-MIB = 1 << 20
-
-
-def fuzz(examples):
-    """Bounded, deterministic settings for CI; many more random examples with HYPOTHESIS_PROFILE=long."""
-    return settings(
-        max_examples=examples * 40 if LONG else examples,
-        deadline=10_000,  # ms; loads of files this small take a few ms
-        derandomize=not LONG,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
-
-# ----------------------------------------------------------------------------------------- helpers
-class Hang(AssertionError):
-    """cr.load did not return within HANG_SECONDS."""
-
-
-@contextlib.contextmanager
-def watchdog(seconds):
-    """Raise Hang in the main thread if the block runs longer than ``seconds``."""
-
-    def alarm(signum, frame):
-        raise Hang(f"cr.load ran for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
-
 
 def check_load(path, data):
     """Write ``data`` to ``path`` and load it; returns the state dict or the CheckpointError. Any
     other exception fails the test, and so does a message without the file's name, a result that
     is not a dict, or a peak of Python allocations over 10 x the file's size + 1 MiB."""
-    path.write_bytes(data)
-    tracemalloc.start()
-    try:
-        with watchdog(HANG_SECONDS):
-            try:
-                result = cr.load(path)
-            except CheckpointError as error:
-                result = error
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    if isinstance(result, CheckpointError):
-        assert str(path) in str(result), f"the message does not name the file: {result}"
-    else:
+    result = guarded_read(cr.load, path, data, CheckpointError, bound=10 * len(data) + MIB)
+    if not isinstance(result, CheckpointError):
         assert isinstance(result, dict), f"cr.load returned a {type(result).__name__}"
-    bound = 10 * len(data) + MIB
-    assert peak < bound, f"cr.load allocated {peak} bytes for a {len(data)}-byte file (bound {bound})"
     return result
 
 

@@ -10,60 +10,22 @@ CI runs a small derandomized profile (seconds); ``HYPOTHESIS_PROFILE=long`` runs
 random examples, e.g. ``HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_fuzz_idx.py``.
 """
 
-import contextlib
 import gzip
 import math
-import os
-import signal
 import struct
 import tracemalloc
 import zlib
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from fuzzing import MIB, fuzz, guarded_read
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from chainrule.datasets import idx as idx_module
 from chainrule.datasets.idx import IDX_DTYPES, read_idx, write_idx
 from chainrule.errors import DataFileError
-
-LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
-HANG_SECONDS = 20  # a read of a few KiB that takes this long is a hang
-MIB = 1 << 20
-
-
-def fuzz(examples):
-    """Bounded, deterministic settings for CI; many more random examples with HYPOTHESIS_PROFILE=long."""
-    return settings(
-        max_examples=examples * 40 if LONG else examples,
-        deadline=10_000,  # ms; reads of files this small take a few ms
-        derandomize=not LONG,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-    )
-
-
-# ----------------------------------------------------------------------------------------- helpers
-class Hang(AssertionError):
-    """read_idx did not return within HANG_SECONDS."""
-
-
-@contextlib.contextmanager
-def watchdog(seconds):
-    """Raise Hang in the main thread if the block runs longer than ``seconds``."""
-
-    def alarm(signum, frame):
-        raise Hang(f"read_idx ran for more than {seconds} s")
-
-    previous = signal.signal(signal.SIGALRM, alarm)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
 
 
 def idx_bytes(code, dims, payload=b""):
@@ -89,23 +51,9 @@ def check_read(path, data):
     """Write ``data`` to ``path`` and read it; returns the array or the DataFileError. Anything else
     fails the test, and so does a message without the file's name or a peak of Python allocations
     beyond 10 x (file size + what it inflates to) + 1 MiB."""
-    path.write_bytes(data)
-    tracemalloc.start()
-    try:
-        with watchdog(HANG_SECONDS):
-            try:
-                result = read_idx(path)
-            except DataFileError as error:
-                result = error
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    if isinstance(result, DataFileError):
-        assert str(path) in str(result), f"the message does not name the file: {result}"
-    else:
+    result = guarded_read(read_idx, path, data, DataFileError, bound=10 * (len(data) + inflated_size(data)) + MIB)
+    if not isinstance(result, DataFileError):
         assert isinstance(result, np.ndarray) and result.dtype.isnative
-    bound = 10 * (len(data) + inflated_size(data)) + MIB
-    assert peak < bound, f"read_idx allocated {peak} bytes for a {len(data)}-byte file (bound {bound})"
     return result
 
 

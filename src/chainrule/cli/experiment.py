@@ -64,13 +64,13 @@ def load_data(config):
         class_names = [0, 1]
     else:
         given = {key: spec[key] for key in ("n_samples", "noise") if spec[key] is not None}
-        whole = getattr(datasets, name)(seed=seed, **given)
+        whole = _as_tensor_dataset(getattr(datasets, name)(seed=seed, **given))
         train, test = _split(whole, spec["test_size"], seed + 1)
-        class_names = None
+        # counted on the whole set: a random training split may miss a class, the model may not
+        class_names = list(range(int(np.asarray(whole.tensors[1]).max()) + 1))
     train, test = (_as_tensor_dataset(split) for split in (train, test))
-    labels = np.asarray(train.tensors[1]).reshape(-1)
-    num_classes = len(class_names) if class_names is not None else int(labels.max()) + 1
-    class_names = list(class_names) if class_names is not None else list(range(num_classes))
+    num_classes = len(class_names)
+    class_names = list(class_names)
     binary = config["loss"]["name"] == "bce_with_logits"
     train, test = (_with_targets(split, binary) for split in (train, test))
     validation = None
