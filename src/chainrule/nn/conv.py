@@ -122,7 +122,28 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
+    """A convolution layer: PyTorch's Conv1d/Conv2d arguments and forward."""
+
     function = staticmethod(conv2d)
+
+    def __init__(
+        self,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=1,
+        padding=0,
+        dilation=1,
+        groups=1,
+        bias=True,
+        padding_mode="zeros",
+        device=None,
+        dtype=None,
+    ):
+        super().__init__(
+            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
+            device=device, dtype=dtype,
+        )  # fmt: skip
 
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         self._check_input(input)
@@ -150,25 +171,6 @@ class Conv1d(_Conv):
     spatial = 1
     function = staticmethod(conv1d)
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        dilation=1,
-        groups=1,
-        bias=True,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-            device=device, dtype=dtype,
-        )  # fmt: skip
-
 
 class Conv2d(_Conv):
     """2-D convolution: (N, C_in, H, W) -> (N, C_out, H_out, W_out), or unbatched (C_in, H, W).
@@ -185,6 +187,13 @@ class Conv2d(_Conv):
         (128, 8, 28, 28)
     """
 
+
+class _ConvTranspose(_ConvNd):
+    """A transposed convolution layer: PyTorch's ConvTranspose1d/2d arguments (their order) and forward."""
+
+    transposed = True
+    function = staticmethod(conv_transpose2d)
+
     def __init__(
         self,
         in_channels,
@@ -192,22 +201,18 @@ class Conv2d(_Conv):
         kernel_size,
         stride=1,
         padding=0,
-        dilation=1,
+        output_padding=0,
         groups=1,
         bias=True,
+        dilation=1,
         padding_mode="zeros",
         device=None,
         dtype=None,
     ):
         super().__init__(
             in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-            device=device, dtype=dtype,
+            output_padding, device, dtype,
         )  # fmt: skip
-
-
-class _ConvTranspose(_ConvNd):
-    transposed = True
-    function = staticmethod(conv_transpose2d)
 
     def forward(self, input, output_size=None):  # noqa: A002 - PyTorch's argument name
         """``output_size``: the wanted output shape (its last dims are used), when the stride leaves
@@ -253,26 +258,6 @@ class ConvTranspose1d(_ConvTranspose):
     spatial = 1
     function = staticmethod(conv_transpose1d)
 
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-            output_padding, device, dtype,
-        )  # fmt: skip
-
 
 class ConvTranspose2d(_ConvTranspose):
     """2-D transposed convolution (the gradient of Conv2d with respect to its input), e.g. to upsample:
@@ -287,23 +272,3 @@ class ConvTranspose2d(_ConvTranspose):
         >>> up(cr.randn(4, 16, 7, 7)).shape                  # (4, 16, 7, 7) -> (4, 8, 14, 14)
         (4, 8, 14, 14)
     """
-
-    def __init__(
-        self,
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=1,
-        padding=0,
-        output_padding=0,
-        groups=1,
-        bias=True,
-        dilation=1,
-        padding_mode="zeros",
-        device=None,
-        dtype=None,
-    ):
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias, padding_mode,
-            output_padding, device, dtype,
-        )  # fmt: skip

@@ -1,7 +1,17 @@
 """Adam and AdamW: adaptive moment estimation, with coupled or decoupled weight decay."""
 
 from .. import backend
-from .optimizer import Optimizer, check_betas, check_hyperparameter, coupled_grad, lerp_, scalar_state, zeros_state
+from .optimizer import (
+    Optimizer,
+    average_squares_,
+    check_betas,
+    check_hyperparameter,
+    coupled_grad,
+    decay_decoupled_,
+    lerp_,
+    scalar_state,
+    zeros_state,
+)
 
 
 class Adam(Optimizer):
@@ -83,21 +93,15 @@ class Adam(Optimizer):
         step = state["step"]._data
         step += 1
         t = float(step)
-        lr, weight_decay, eps = group["lr"], group["weight_decay"], group["eps"]
+        lr, eps = group["lr"], group["eps"]
         beta1, beta2 = group["betas"]
-
-        if weight_decay != 0 and group["decoupled_weight_decay"]:
-            theta *= 1 - lr * weight_decay
-            weight_decay = 0
+        weight_decay = decay_decoupled_(theta, group)
         g, _ = coupled_grad(theta, grad, group["maximize"], weight_decay, group["l1_decay"], xp)
 
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         scratch = xp.empty_like(theta)  # the one temporary of the step
         lerp_(exp_avg, g, 1 - beta1, scratch, xp)  # m ← m + (1 − β₁)(g − m)
-        exp_avg_sq *= beta2  # v ← β₂v + (1 − β₂)·g·g
-        xp.multiply(g, 1 - beta2, out=scratch)
-        scratch *= g
-        exp_avg_sq += scratch
+        average_squares_(exp_avg_sq, g, beta2, scratch, xp)  # v ← β₂v + (1 − β₂)·g·g
 
         step_size = lr / (1 - beta1**t)
         bias_correction2_sqrt = (1 - beta2**t) ** 0.5

@@ -1,7 +1,17 @@
 """NAdam: Adam with Nesterov momentum and a momentum schedule (Dozat, 2016)."""
 
 from .. import backend
-from .optimizer import Optimizer, check_betas, check_hyperparameter, coupled_grad, lerp_, scalar_state, zeros_state
+from .optimizer import (
+    Optimizer,
+    average_squares_,
+    check_betas,
+    check_hyperparameter,
+    coupled_grad,
+    decay_decoupled_,
+    lerp_,
+    scalar_state,
+    zeros_state,
+)
 
 
 class NAdam(Optimizer):
@@ -81,11 +91,9 @@ class NAdam(Optimizer):
         step = state["step"]._data
         step += 1
         t = float(step)
-        lr, weight_decay, momentum_decay = group["lr"], group["weight_decay"], group["momentum_decay"]
+        lr, momentum_decay = group["lr"], group["momentum_decay"]
         beta1, beta2 = group["betas"]
-        if weight_decay != 0 and group["decoupled_weight_decay"]:
-            theta *= 1 - lr * weight_decay
-            weight_decay = 0
+        weight_decay = decay_decoupled_(theta, group)
         g, _ = coupled_grad(theta, grad, group["maximize"], weight_decay, group["l1_decay"], xp)
 
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * momentum_decay)))
@@ -98,10 +106,7 @@ class NAdam(Optimizer):
         exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
         scratch = xp.empty_like(theta)
         lerp_(exp_avg, g, 1 - beta1, scratch, xp)
-        xp.multiply(g, 1 - beta2, out=scratch)
-        scratch *= g
-        exp_avg_sq *= beta2
-        exp_avg_sq += scratch
+        average_squares_(exp_avg_sq, g, beta2, scratch, xp)
         denom = xp.divide(exp_avg_sq, 1 - beta2**t, out=scratch)
         xp.sqrt(denom, out=denom)
         denom += group["eps"]

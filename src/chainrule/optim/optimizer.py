@@ -79,6 +79,25 @@ def lerp_(start, end, weight, out, xp):
         xp.subtract(end, out, out=start)
 
 
+def average_squares_(average, g, beta, out, xp):
+    """average ← β·average + (1 − β)·g·g, PyTorch's ``mul_(β).addcmul_(g, g, value=1 − β)``;
+    ``out`` is scratch space shaped like ``average``."""
+    xp.multiply(g, 1 - beta, out=out)
+    out *= g
+    average *= beta
+    average += out
+
+
+def decay_decoupled_(param, group):
+    """AdamW's θ ← θ·(1 − lr·weight_decay) when the group decouples its weight decay; returns the
+    weight decay still to add to the gradient (0 once applied here)."""
+    weight_decay = group["weight_decay"]
+    if weight_decay != 0 and group["decoupled_weight_decay"]:
+        param *= 1 - group["lr"] * weight_decay
+        return 0
+    return weight_decay
+
+
 def coupled_grad(param, grad, maximize, weight_decay, l1_decay, xp):
     """The gradient the update rule sees: ±grad + weight_decay·param + l1_decay·sign(param).
 

@@ -1,7 +1,7 @@
 """RMSprop: gradients divided by a running root-mean-square, optionally centred, with momentum."""
 
 from .. import backend
-from .optimizer import Optimizer, check_hyperparameter, coupled_grad, lerp_, scalar_state, zeros_state
+from .optimizer import Optimizer, average_squares_, check_hyperparameter, coupled_grad, lerp_, scalar_state, zeros_state
 
 
 class RMSprop(Optimizer):
@@ -85,10 +85,8 @@ class RMSprop(Optimizer):
         g, _ = coupled_grad(theta, grad, group["maximize"], group["weight_decay"], group["l1_decay"], xp)
 
         square_avg = state["square_avg"]._data
-        scratch = xp.multiply(g, 1 - alpha)
-        scratch *= g
-        square_avg *= alpha
-        square_avg += scratch
+        scratch = xp.empty_like(theta)  # the one temporary of the step
+        average_squares_(square_avg, g, alpha, scratch, xp)  # v ← αv + (1 − α)·g·g
         if group["centered"]:
             grad_avg = state["grad_avg"]._data
             lerp_(grad_avg, g, 1 - alpha, scratch, xp)
