@@ -168,7 +168,7 @@ def bench_conv(libs, args, name, in_channels, out_channels, size, input_grad):
         f"[{name}] nn.Conv2d({in_channels}, {out_channels}, 3, padding=1) on ({BATCH}, {in_channels}, {size}, {size}) "
         f"float32: forward, (y·v).sum(), backward{grad_x}"
     )
-    return report(name, title, stats, calls, args, check, None)
+    return core.report(name, title, stats, calls, args, check, None)
 
 
 def bench_conv1(libs, args):
@@ -193,7 +193,7 @@ def bench_lenet(libs, args, name, optimizer_name, pool):
     for side, lib in present.items():
         step = build_lenet(lib, state, x, y, optimizer_name, pool)
         losses[side] = [float(step().item()) for _ in range(SANITY_STEPS)]
-    check = agreement(losses)
+    check = core.agreement(losses, f"losses over {SANITY_STEPS} steps")
     sides = {side: build_lenet(lib, state, x, y, optimizer_name, pool) for side, lib in present.items()}
     stats, calls = core.run_interleaved(sides, args.reps, args.seconds, warmup=3)
     what = "Adam(lr=1e-3)" if optimizer_name == "adam" else "SGD(lr=0.01, momentum=0.9)"
@@ -202,7 +202,7 @@ def bench_lenet(libs, args, name, optimizer_name, pool):
         f"[{name}] LeNet-like (conv 1-8, ReLU, {pooling}, conv 8-16, ReLU, pool, Linear 784-10), batch {BATCH}, "
         f"float32, CrossEntropyLoss, {what}: zero_grad, forward, loss, backward, step"
     )
-    return report(name, title, stats, calls, args, check, TARGETS[name])
+    return core.report(name, title, stats, calls, args, check, TARGETS[name])
 
 
 BENCH_FUNCTIONS = {
@@ -212,39 +212,6 @@ BENCH_FUNCTIONS = {
     "lenet_adam": lambda libs, args: bench_lenet(libs, args, "lenet_adam", "adam", "max"),
     "lenet_spool": lambda libs, args: bench_lenet(libs, args, "lenet_spool", "sgd", "slices"),
 }
-
-
-def agreement(losses):
-    shown = "; ".join(f"{side} " + " ".join(f"{v:.5f}" for v in vs) for side, vs in losses.items())
-    if "pytorch" not in losses:
-        return f"sanity: chainrule alone: losses {shown}"
-    worst = max(abs(a - b) / abs(b) for a, b in zip(losses["chainrule"], losses["pytorch"]))
-    if worst < 1e-4:
-        return f"sanity: losses over {SANITY_STEPS} steps agree (max rel. diff {worst:.1e}): {shown}"
-    return f"SANITY FAILURE: losses differ (max rel. diff {worst:.1e}): {shown}"
-
-
-def report(name, title, stats, calls, args, check, target):
-    """Print one benchmark's medians and ratio; return its row for bench_core.print_summary."""
-    stats = {side: core.scaled(value, 1e3) for side, value in stats.items()}
-    print(f"{title}; {args.reps} reps x {calls} calls, median (min-max) ms per call")
-    for side, value in stats.items():
-        print(f"    {side:<20} {value['median']:7.3f}  ({value['min']:.3f}-{value['max']:.3f})")
-    row = {"bench": name, "unit": "ms", **stats}
-    if target is not None:
-        row["target"] = target
-    if "pytorch" in stats:
-        row["ratio_torch"] = stats["chainrule"]["median"] / stats["pytorch"]["median"]
-        paired = [c / t for c, t in zip(stats["chainrule"]["all"], stats["pytorch"]["all"])]
-        verdict = f"  target <= {target}x: {core.verdict(row['ratio_torch'], target)}" if target is not None else ""
-        print(
-            f"    ratio chainrule/pytorch      {row['ratio_torch']:.2f}x  (per-rep {min(paired):.2f}-{max(paired):.2f})"
-            + verdict
-        )
-    else:
-        print("    PyTorch not available: no ratio")
-    print(f"    {check}\n")
-    return row
 
 
 # ----------------------------------------------------------------------------------- profile

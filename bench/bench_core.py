@@ -410,6 +410,49 @@ def verdict(ratio, target):
     return "ok" if ratio <= target else "ABOVE TARGET"
 
 
+def agreement(values, what, reference="chainrule"):
+    """The sanity line: do ``values`` ({side: [numbers]}) agree with ``reference``'s (relative 1e-4)?"""
+    shown = "; ".join(f"{side} " + " ".join(f"{v:.5f}" for v in vs) for side, vs in values.items())
+    if len(values) == 1:
+        return f"sanity: {next(iter(values))} alone: {what} {shown}"
+    expected = values[reference]
+    worst = max(abs(a - b) / abs(b) for side in values for a, b in zip(values[side], expected))
+    if worst < 1e-4:
+        return f"sanity: {what} agree (max rel. diff {worst:.1e}): {shown}"
+    return f"SANITY FAILURE: {what} differ (max rel. diff {worst:.1e}): {shown}"
+
+
+def report(name, title, stats, calls, args, check, target, floor="numpy-floor"):
+    """Print one benchmark's medians and ratios (against PyTorch and, where a "numpy" side ran,
+    against that ``floor``); return its row for ``print_summary``."""
+    stats = {side: scaled(value, 1e3) for side, value in stats.items()}
+    print(f"{title}; {args.reps} reps x {calls} calls, median (min-max) ms per call")
+    for side, value in stats.items():
+        label = f"numpy ({floor})" if side == "numpy" else side
+        print(f"    {label:<20} {value['median']:8.3f}  ({value['min']:.3f}-{value['max']:.3f})")
+    row = {"bench": name, "unit": "ms", **stats}
+    if "numpy" in stats:
+        row["ratio_numpy"] = stats["chainrule"]["median"] / stats["numpy"]["median"]
+    if target is not None:
+        row["target"] = target
+    if "pytorch" in stats:
+        row["ratio_torch"] = stats["chainrule"]["median"] / stats["pytorch"]["median"]
+        paired = [c / t for c, t in zip(stats["chainrule"]["all"], stats["pytorch"]["all"])]
+        judged = f"  target <= {target}x: {verdict(row['ratio_torch'], target)}" if target is not None else ""
+        print(
+            f"    ratio chainrule/pytorch      {row['ratio_torch']:.2f}x  (per-rep {min(paired):.2f}-{max(paired):.2f})"
+            + judged
+        )
+        if "numpy" in stats:
+            print(f"    ratio pytorch/{floor:<14} {stats['pytorch']['median'] / stats['numpy']['median']:.2f}x")
+    else:
+        print("    PyTorch not available: no ratio")
+    if "numpy" in stats:
+        print(f"    ratio chainrule/{floor:<12} {row['ratio_numpy']:.2f}x")
+    print(f"    {check}\n")
+    return row
+
+
 # ------------------------------------------------------------------------------- benchmark: perop
 N_OPS = 100
 OPS_PER_BLOCK = 5  # x*a, tanh, x+b, sigmoid, exp

@@ -162,7 +162,7 @@ def bench(name, libs, args):
         for side, lib in present.items():
             step = build(lib, kind, state, x, y)[0]
             losses[side] = [float(step().item()) for _ in range(SANITY_STEPS)]
-        check = agreement(losses, f"losses over {SANITY_STEPS} steps")
+        check = core.agreement(losses, f"losses over {SANITY_STEPS} steps")
     else:
         logits = {side: build(lib, kind, state, x, y)[1]().numpy() for side, lib in present.items()}
         worst = max(core.rel_err(value, logits["chainrule"]) for value in logits.values())
@@ -179,43 +179,7 @@ def bench(name, libs, args):
         f"[{name}] nn.{kind.upper()}({INPUT}, {HIDDEN}, batch_first=True) + Linear({HIDDEN}, {CLASSES}) on the last "
         f"step, sequence {SEQUENCE}, batch {BATCH}, float32, CrossEntropyLoss: {what}"
     )
-    return report(name, title, stats, calls, args, check, TARGETS.get(name))
-
-
-def agreement(values, what):
-    reference = values["chainrule"]
-    worst = max(abs(a - b) / abs(b) for side in values for a, b in zip(values[side], reference))
-    shown = "; ".join(f"{side} " + " ".join(f"{v:.5f}" for v in vs) for side, vs in values.items())
-    if worst < 1e-4:
-        return f"sanity: {what} agree (max rel. diff {worst:.1e}): {shown}"
-    return f"SANITY FAILURE: {what} differ (max rel. diff {worst:.1e}): {shown}"
-
-
-def report(name, title, stats, calls, args, check, target):
-    """Print one benchmark's medians and ratios; return its row for bench_core.print_summary."""
-    stats = {side: core.scaled(value, 1e3) for side, value in stats.items()}
-    print(f"{title}; {args.reps} reps x {calls} calls, median (min-max) ms per call")
-    for side, value in stats.items():
-        label = "numpy (GEMM floor)" if side == "numpy" else side
-        print(f"    {label:<20} {value['median']:8.3f}  ({value['min']:.3f}-{value['max']:.3f})")
-    row = {"bench": name, "unit": "ms", **stats}
-    row["ratio_numpy"] = stats["chainrule"]["median"] / stats["numpy"]["median"]
-    if target is not None:
-        row["target"] = target
-    if "pytorch" in stats:
-        row["ratio_torch"] = stats["chainrule"]["median"] / stats["pytorch"]["median"]
-        paired = [c / t for c, t in zip(stats["chainrule"]["all"], stats["pytorch"]["all"])]
-        verdict = f"  target <= {target}x: {core.verdict(row['ratio_torch'], target)}" if target is not None else ""
-        print(
-            f"    ratio chainrule/pytorch      {row['ratio_torch']:.2f}x  (per-rep {min(paired):.2f}-{max(paired):.2f})"
-            + verdict
-        )
-        print(f"    ratio pytorch/GEMM-floor     {stats['pytorch']['median'] / stats['numpy']['median']:.2f}x")
-    else:
-        print("    PyTorch not available: no ratio")
-    print(f"    ratio chainrule/GEMM-floor   {row['ratio_numpy']:.2f}x")
-    print(f"    {check}")
-    return row
+    return core.report(name, title, stats, calls, args, check, TARGETS.get(name), floor="GEMM floor")
 
 
 # ----------------------------------------------------------------------------------- profile

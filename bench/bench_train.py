@@ -194,7 +194,7 @@ def bench_train_step(libs, args, name, optimizer_name):
         losses[side] = [float(step().item()) for _ in range(SANITY_STEPS)]
     floor = numpy_step(np, state, x, y, optimizer_name)[0]
     losses["numpy"] = [float(floor()) for _ in range(SANITY_STEPS)]
-    check = agreement(losses, "losses")
+    check = core.agreement(losses, f"losses over {SANITY_STEPS} steps", reference="numpy")
 
     sides = {side: build(lib, state, x, y, optimizer_name)[0] for side, lib in present.items()}
     sides["numpy"] = numpy_step(np, state, x, y, optimizer_name)[0]
@@ -204,7 +204,7 @@ def bench_train_step(libs, args, name, optimizer_name):
         f"[{name}] {'-'.join(map(str, SIZES))} ReLU nn.Sequential, batch {BATCH}, float32, CrossEntropyLoss, "
         f"{what}: zero_grad, forward, loss, backward, step"
     )
-    return report(name, title, stats, calls, args, check, TARGETS.get(name))
+    return core.report(name, title, stats, calls, args, check, TARGETS.get(name))
 
 
 def bench_mlp_train(libs, args):
@@ -260,45 +260,10 @@ def bench_adam_step(libs, args):
     stats, calls = core.run_interleaved(sides, args.reps, args.seconds, warmup=10)
     n_values = sum(p.size for p in numpy_params)
     title = f"[adam_step] optimizer.step() alone: Adam(lr=1e-3) over 6 tensors, {n_values} float32 values"
-    return report("adam_step", title, stats, calls, args, check, None)
+    return core.report("adam_step", title, stats, calls, args, check, None)
 
 
 BENCH_FUNCTIONS = {"mlp_train": bench_mlp_train, "mlp_sgd": bench_mlp_sgd, "adam_step": bench_adam_step}
-
-
-def agreement(values, what):
-    reference = values["numpy"]
-    worst = max(abs(a - b) / abs(b) for side in values for a, b in zip(values[side], reference))
-    shown = "; ".join(f"{side} " + " ".join(f"{v:.5f}" for v in vs) for side, vs in values.items())
-    if worst < 1e-4:
-        return f"sanity: {what} over {SANITY_STEPS} steps agree (max rel. diff {worst:.1e}): {shown}"
-    return f"SANITY FAILURE: {what} differ (max rel. diff {worst:.1e}): {shown}"
-
-
-def report(name, title, stats, calls, args, check, target):
-    """Print one benchmark's medians and ratios; return its row for bench_core.print_summary."""
-    stats = {side: core.scaled(value, 1e3) for side, value in stats.items()}
-    print(f"{title}; {args.reps} reps x {calls} calls, median (min-max) ms per call")
-    for side, value in stats.items():
-        print(f"    {side:<20} {value['median']:7.3f}  ({value['min']:.3f}-{value['max']:.3f})")
-    row = {"bench": name, "unit": "ms", **stats}
-    row["ratio_numpy"] = stats["chainrule"]["median"] / stats["numpy"]["median"]
-    if target is not None:
-        row["target"] = target
-    if "pytorch" in stats:
-        row["ratio_torch"] = stats["chainrule"]["median"] / stats["pytorch"]["median"]
-        paired = [c / t for c, t in zip(stats["chainrule"]["all"], stats["pytorch"]["all"])]
-        verdict = f"  target <= {target}x: {core.verdict(row['ratio_torch'], target)}" if target is not None else ""
-        print(
-            f"    ratio chainrule/pytorch      {row['ratio_torch']:.2f}x  (per-rep {min(paired):.2f}-{max(paired):.2f})"
-            + verdict
-        )
-        print(f"    ratio pytorch/numpy-floor    {stats['pytorch']['median'] / stats['numpy']['median']:.2f}x")
-    else:
-        print("    PyTorch not available: no ratio")
-    print(f"    ratio chainrule/numpy-floor  {row['ratio_numpy']:.2f}x")
-    print(f"    {check}")
-    return row
 
 
 # ----------------------------------------------------------------------------------- profile
