@@ -7,7 +7,21 @@ from .module import Module
 __all__ = ["Dropout", "Dropout2d"]
 
 
-class Dropout(Module):
+class _DropoutNd(Module):
+    """What the dropout layers share, as PyTorch's ``_DropoutNd``: ``p``, ``inplace`` and the repr."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0 <= p <= 1:
+            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+        self.p = p
+        self.inplace = inplace
+
+    def extra_repr(self):
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout(_DropoutNd):
     """Zero each element with probability ``p`` while training, scaling the rest by 1/(1-p); the
     identity in eval mode. (*) -> (*). ``inplace`` is accepted and ignored (always out of place).
 
@@ -20,21 +34,11 @@ class Dropout(Module):
         tensor(20.)
     """
 
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         return dropout(input, self.p, self.training)
 
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
 
-
-class Dropout2d(Module):
+class Dropout2d(_DropoutNd):
     """Zero each channel (a whole H×W feature map) with probability ``p`` while training, scaling the
     rest by 1/(1-p); the identity in eval mode. (N, C, H, W) or (C, H, W) -> the same (see
     ``F.dropout2d``; a 3-D input is one (C, H, W) sample). ``inplace`` is accepted and ignored.
@@ -47,15 +51,5 @@ class Dropout2d(Module):
         tensor(3200.)
     """
 
-    def __init__(self, p=0.5, inplace=False):
-        super().__init__()
-        if not 0 <= p <= 1:
-            raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-        self.p = p
-        self.inplace = inplace
-
     def forward(self, input):  # noqa: A002 - PyTorch's argument name
         return dropout2d(input, self.p, self.training)
-
-    def extra_repr(self):
-        return f"p={self.p}, inplace={self.inplace}"
