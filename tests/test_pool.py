@@ -55,7 +55,7 @@ PRECISIONS = [
 
 @pytest.mark.parametrize("dtype, suffix, rtol, atol", PRECISIONS)
 @pytest.mark.parametrize("name", list(CASES))
-def test_output_and_input_grad_match_pytorch(name, dtype, suffix, rtol, atol, kernel_threads):
+def test_output_and_input_grad_match_pytorch(name, dtype, suffix, rtol, atol):
     ref, prefix = reference(), f"case/{name}"
     x = cr.tensor(ref[f"{prefix}/x"], dtype=dtype, requires_grad=True)
     out = run(name, x)
@@ -66,7 +66,7 @@ def test_output_and_input_grad_match_pytorch(name, dtype, suffix, rtol, atol, ke
 
 
 @pytest.mark.parametrize("name", list(CASES))
-def test_module_matches_pytorch_and_its_repr(name, kernel_threads):
+def test_module_matches_pytorch_and_its_repr(name):
     ref, prefix = reference(), f"case/{name}"
     _, function, _, kwargs, _ = CASES[name]
     module = getattr(nn, MODULES[function])(**call_kwargs(kwargs))
@@ -142,7 +142,7 @@ def test_tied_window_sends_its_gradient_to_the_first_maximum():
     np.testing.assert_array_equal(indices.numpy()[0, 0], [[0, 3]])
 
 
-def test_overlapping_windows_add_their_gradients(kernel_threads):
+def test_overlapping_windows_add_their_gradients():
     x = cr.tensor([[[0.0, 5.0, 1.0, 2.0, 0.0]]], requires_grad=True)  # 5.0 is the max of two windows
     F.max_pool1d(x, 3, stride=1).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [0, 2, 0, 1, 0])

@@ -26,7 +26,6 @@ from .pool_windows import (
     max_indices,
     max_input_grad,
     max_output_grad,
-    over_samples,
 )
 
 __all__ = ["adaptive_avg_pool2d", "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d"]
@@ -45,8 +44,7 @@ class MaxPool(Function):
         self.geometry = geometry
 
     def forward(self, x):
-        geometry = self.geometry
-        y = over_samples(self.xp, lambda x: max_forward(self.xp, x, geometry), geometry.output_shape(x.shape), x)
+        y = max_forward(self.xp, x, self.geometry)
         self.save_for_backward(x, y)
         return y
 
@@ -54,8 +52,7 @@ class MaxPool(Function):
         x, y = (_data(value) for value in self.saved)
         if isinstance(grad, Tensor):  # create_graph: the scatter as an op, so that it is differentiable
             return MaxPoolGrad(self.geometry, x, y)(grad)
-        geometry, xp = self.geometry, self.xp
-        return over_samples(xp, lambda x, y, g: max_input_grad(xp, x, y, g, geometry), x.shape, x, y, grad)
+        return max_input_grad(self.xp, x, y, grad, self.geometry)
 
 
 class MaxPoolGrad(Function):
@@ -98,18 +95,12 @@ class AvgPool(Function):
 
     def forward(self, x):
         self.input_shape = x.shape
-        geometry, divisor, xp = self.geometry, self.divisor, self.xp
-        return over_samples(xp, lambda x: avg_forward(xp, x, geometry, divisor), geometry.output_shape(x.shape), x)
+        return avg_forward(self.xp, x, self.geometry, self.divisor)
 
     def backward(self, grad):
         if isinstance(grad, Tensor):
             return AvgPoolGrad(self.geometry, self.divisor, self.input_shape)(grad)
-        geometry, divisor, xp = self.geometry, self.divisor, self.xp
-
-        def input_grad(g):
-            return avg_input_grad(xp, g, g.shape[:1] + self.input_shape[1:], geometry, divisor)
-
-        return over_samples(xp, input_grad, self.input_shape, grad)
+        return avg_input_grad(self.xp, grad, self.input_shape, self.geometry, self.divisor)
 
 
 class AvgPoolGrad(Function):

@@ -18,14 +18,11 @@ padded or copied and the backward writes each slice once instead of adding into 
 Max pooling sends the gradient of a window to the element PyTorch picks: the first maximum in the
 window's row-major order, or, in a window holding NaN, the last NaN (PyTorch keeps a value when
 ``val > max || isnan(val)``). These functions take and return plain arrays of one namespace ``xp``;
-the ops in ``pool.py`` wrap them in ``Function``s, running them with ``over_samples``: one
-slice of the leading axis per thread.
+the ops in ``pool.py`` wrap them in ``Function``s.
 """
 
 import itertools
 import math
-
-from ..parallel import plan_slices, run_slices
 
 
 class PoolGeometry:
@@ -101,22 +98,6 @@ def unpad(xp, grad_padded, shape, geometry):
     grad = xp.zeros(tuple(shape[:-n]) + geometry.size, dtype=grad_padded.dtype)
     grad[(Ellipsis,) + tuple(slice(0, k) for k in geometry.kept)] = interior
     return grad
-
-
-def over_samples(xp, kernel, out_shape, *arrays):
-    """kernel(*arrays) -> (out_shape), computed per slice of the arrays' first axis on chainrule's
-    threads (``parallel``) and gathered into one array; one slice is the kernel's own result."""
-    per_item = (math.prod(out_shape) + sum(array.size for array in arrays)) // max(1, out_shape[0])
-    bounds = plan_slices(xp, out_shape[0], per_item)
-    if len(bounds) == 1:
-        return kernel(*arrays)
-    out = xp.empty(out_shape, dtype=arrays[0].dtype)
-
-    def run(a, b):
-        out[a:b] = kernel(*(array[a:b] for array in arrays))
-
-    run_slices(bounds, run)
-    return out
 
 
 # --------------------------------------------------------------------------------------- max
