@@ -128,3 +128,35 @@ def test_set_num_threads_sets_numpys_blas_too_and_slices_hold_it_at_one(three_th
     inside = parallel.map_slices(numpy_namespace, 6, lambda a, b: blas_threads())
     assert all(set(threads) == {1} for threads in inside)
     assert set(blas_threads()) == {3}
+
+
+def test_small_matrix_products_run_on_one_blas_thread_and_large_ones_on_all(three_threads, monkeypatch):
+    from threadpoolctl import ThreadpoolController
+
+    seen = []
+
+    def spy(a, b):
+        seen.append({library["num_threads"] for library in ThreadpoolController().select(user_api="blas").info()})
+        return np.matmul(a, b)
+
+    monkeypatch.setattr(numpy_namespace, "matmul", spy)
+    small = np.ones((128, 784)), np.ones((784, 10))  # 1M multiply-adds
+    large = np.ones((256, 256)), np.ones((256, 256))  # 16M multiply-adds
+    np.testing.assert_array_equal(parallel.matmul(numpy_namespace, *small), np.full((128, 10), 784.0))
+    parallel.matmul(numpy_namespace, *large)
+    assert seen == [{1}, {3}]
+
+
+@pytest.mark.parametrize(
+    "a, b, multiply_adds",
+    [
+        ((128, 784), (784, 10), 128 * 784 * 10),
+        ((5, 3, 4), (4, 2), 5 * 3 * 4 * 2),
+        ((2, 1, 3, 4), (6, 4, 5), 12 * 3 * 4 * 5),  # the batch dims broadcast to (2, 6)
+        ((4,), (4, 2), 8),
+        ((3, 4), (4,), 12),
+        ((4,), (4,), 4),
+    ],
+)
+def test_multiply_adds_of_a_product_count_every_dot_product_of_the_broadcast_result(a, b, multiply_adds):
+    assert parallel._multiply_adds(np.empty(a), np.empty(b)) == multiply_adds

@@ -142,6 +142,15 @@ def test_tied_window_sends_its_gradient_to_the_first_maximum():
     np.testing.assert_array_equal(indices.numpy()[0, 0], [[0, 3]])
 
 
+def test_one_element_windows_copy_the_input_and_pass_every_gradient():
+    x = cr.tensor([[[[1.0, float("nan")], [-2.0, 3.0]]]], requires_grad=True)  # (1, 1, 2, 2)
+    y = F.max_pool2d(x, 1)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((1, 1, 2, 2)))
+    y.data[0, 0, 0, 0] = 7.0  # the output is a new array, not a view of x
+    assert x.detach().numpy()[0, 0, 0, 0] == 1.0
+
+
 def test_overlapping_windows_add_their_gradients():
     x = cr.tensor([[[0.0, 5.0, 1.0, 2.0, 0.0]]], requires_grad=True)  # 5.0 is the max of two windows
     F.max_pool1d(x, 3, stride=1).sum().backward()

@@ -16,19 +16,28 @@ run on; ``set_num_threads`` also sets the thread count of NumPy's BLAS (through 
 PyTorch's sets its BLAS's, which otherwise keeps what it read at start-up (``OPENBLAS_NUM_THREADS``).
 BLAS threads the large matrix products chainrule makes outside slices; while slices run, BLAS is
 held at one thread, so that each slice's products run in its own thread alone and two slices never
-start four BLAS threads on two cores.
+start four BLAS threads on two cores. Small products (``matmul`` below) are held at one thread too:
+waking an idle BLAS thread costs more than it saves on them, and once woken it spins on a core
+that chainrule's own slices then have to share.
 """
 
 import contextlib
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor, wait
+
+import numpy as np
 
 from .backend import numpy_namespace
 
 # A slice is worth a thread when its work (in multiply-adds; a copied or compared element counts
 # as one) takes well over the ~0.1 ms it costs to hand a slice to another thread and back.
 MIN_WORK_PER_SLICE = 1 << 23
+
+# A matrix product is worth BLAS's other threads from this many multiply-adds on: OpenBLAS's own
+# threshold is 2^18, which on a 2-core machine made a (128 x 784)·(784 x 10) product 4x slower.
+MIN_WORK_FOR_BLAS_THREADS = 1 << 22
 
 _lock = threading.Lock()
 _threads = None
@@ -63,7 +72,7 @@ def set_num_threads(threads):
         old, _pool = _pool, None
     if old is not None:
         old.shutdown(wait=True)
-    for library in _blas():
+    for library in _blas(rescan=True):  # a BLAS loaded since the last call (SciPy's, say) is set too
         library.set_num_threads(threads)
 
 
@@ -136,13 +145,37 @@ def run_slices(bounds, work):
     return [first] + [future.result() for future in futures]
 
 
+def matmul(xp, a, b):
+    """``xp.matmul(a, b)``, on one BLAS thread when the product has fewer than
+    ``MIN_WORK_FOR_BLAS_THREADS`` multiply-adds.
+
+    Example::
+
+        >>> y = matmul(xp, x, w.T)     # x (128, 784), w (10, 784) -> y (128, 10): 1M multiply-adds, one thread
+    """
+    if xp is numpy_namespace and get_num_threads() > 1 and _multiply_adds(a, b) < MIN_WORK_FOR_BLAS_THREADS:
+        with _blas_in_one_thread():
+            return xp.matmul(a, b)
+    return xp.matmul(a, b)
+
+
+def _multiply_adds(a, b):
+    """m·k·n per matrix of a (*, m, k) @ b (*, k, n), times the broadcast batch (1-D operands: one row or column)."""
+    k = a.shape[-1] if a.ndim else 1
+    m = a.shape[-2] if a.ndim > 1 else 1
+    n = b.shape[-1] if b.ndim > 1 else 1
+    batch = math.prod(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+    return batch * m * k * n
+
+
 _blas_libraries = None
 
 
-def _blas():
-    """threadpoolctl's controllers of the BLAS libraries loaded (NumPy's OpenBLAS, MKL, ...), found once."""
+def _blas(rescan=False):
+    """threadpoolctl's controllers of the BLAS libraries loaded (NumPy's OpenBLAS, MKL, ...), found
+    on the first call and again when ``rescan`` is set."""
     global _blas_libraries
-    if _blas_libraries is None:
+    if _blas_libraries is None or rescan:
         from threadpoolctl import ThreadpoolController
 
         _blas_libraries = ThreadpoolController().select(user_api="blas").lib_controllers

@@ -39,9 +39,7 @@ class Convolution(Function):
         self.geometry = geometry
 
     def forward(self, x, weight, bias=None):
-        y, col = conv_forward(self.xp, x, weight, self.geometry)
-        if bias is not None:
-            y += _bias_shaped(bias, y.ndim)
+        y, col = conv_forward(self.xp, x, weight, self.geometry, bias)
         self.save_for_backward(x, weight, col)
         return y
 

@@ -170,23 +170,28 @@ def widen(xp, grad, geometry):
     return wide.reshape(n, channels, -1)
 
 
-def conv_forward(xp, x, weight, geometry):
-    """y = conv(x, w): x (N, C, *S), w (O, C/g, *k) -> (y (N, O, *out), col). Per slice of samples:
-    one im2col, one batched GEMM."""
+def conv_forward(xp, x, weight, geometry, bias=None):
+    """y = conv(x, w) + b: x (N, C, *S), w (O, C/g, *k), b (O,) or None -> (y (N, O, *out), col).
+    Per slice of samples: one im2col, one batched GEMM, the bias added to each block of products
+    while it is still in the cache."""
     groups, out_channels = geometry.groups, weight.shape[0]
     rows = weight.reshape(groups, out_channels // groups, -1)  # (g, O/g, C/g·∏k)
     col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
     y = xp.empty((len(x), out_channels) + geometry.out, dtype=col.dtype)
+    bias = None if bias is None else bias.reshape(groups, out_channels // groups, 1)  # along whole rows of P
 
     def forward_block(a, b):
         _im2col_into(xp, x[a:b], geometry, col[a:b])
         product_shape = (b - a, groups, out_channels // groups, geometry.positions())
         if geometry.wide:  # the wide result is cropped into y: it can be scratch
-            wide, _ = scratch(xp, "wide output", product_shape, col.dtype)
-            xp.matmul(rows, col[a:b], out=wide)
-            y[a:b] = wide.reshape((b - a, out_channels) + geometry.computed)[..., : geometry.out[-1]]
+            product, _ = scratch(xp, "wide output", product_shape, col.dtype)
         else:
-            xp.matmul(rows, col[a:b], out=y[a:b].reshape(product_shape))
+            product = y[a:b].reshape(product_shape)
+        xp.matmul(rows, col[a:b], out=product)
+        if bias is not None:
+            product += bias
+        if geometry.wide:
+            y[a:b] = product.reshape((b - a, out_channels) + geometry.computed)[..., : geometry.out[-1]]
 
     def forward_slice(a, b):
         for start, stop in _cache_blocks(a, b, col[0].nbytes):

@@ -3,6 +3,7 @@ column and the added dim removed again; leading (batch) dims broadcast."""
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..parallel import matmul as blas_matmul
 from ..tensor import Tensor
 from .operands import same_dtype
 
@@ -12,7 +13,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
-        return self.xp.matmul(a, b)
+        return blas_matmul(self.xp, a, b)
 
     def backward(self, grad):
         a, b = self.saved
@@ -26,10 +27,10 @@ class MatMul(Function):
         grad2 = xp.expand_dims(grad2, -1) if b.ndim == 1 else grad2
         grad_a = grad_b = None
         if need_a:
-            grad_a = xp.matmul(grad2, xp.swapaxes(b2, -1, -2))
+            grad_a = blas_matmul(xp, grad2, xp.swapaxes(b2, -1, -2))
             grad_a = xp.squeeze(grad_a, axis=-2) if a.ndim == 1 else grad_a
         if need_b:
-            grad_b = xp.matmul(xp.swapaxes(a2, -1, -2), grad2)
+            grad_b = blas_matmul(xp, xp.swapaxes(a2, -1, -2), grad2)
             grad_b = xp.squeeze(grad_b, axis=-1) if b.ndim == 1 else grad_b
         return grad_a, grad_b
 

@@ -8,6 +8,7 @@ contiguous.
 
 from ..autograd.function import Function
 from ..errors import DTypeError, ShapeError
+from ..parallel import matmul
 from ..tensor import Tensor
 
 
@@ -21,10 +22,10 @@ class Linear(Function):
     def forward(self, x, weight, bias=None):
         self.save_for_backward(x, weight)
         if x.ndim <= 2:
-            y = self.xp.matmul(x, weight.T)
+            y = matmul(self.xp, x, weight.T)
         else:
             rows = x.reshape(-1, x.shape[-1])  # (N, in): a view when x is contiguous
-            y = self.xp.matmul(rows, weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
+            y = matmul(self.xp, rows, weight.T).reshape(x.shape[:-1] + (weight.shape[0],))
         if bias is not None:
             y += bias  # y is a fresh array: add in place, no copy
         return y
@@ -37,15 +38,15 @@ class Linear(Function):
         flat = x.ndim > 2
         grad_rows = xp.reshape(grad, (-1, grad.shape[-1])) if flat else grad  # (N, out)
         if need[0]:
-            grad_x = xp.matmul(grad_rows, weight)  # (N, in)
+            grad_x = matmul(xp, grad_rows, weight)  # (N, in)
             if flat:
                 grad_x = xp.reshape(grad_x, x.shape)
         if need[1]:
             if x.ndim == 1:  # y = W·x: ∂W is the outer product G xᵀ
-                grad_weight = xp.matmul(xp.reshape(grad, (-1, 1)), xp.reshape(x, (1, -1)))
+                grad_weight = matmul(xp, xp.reshape(grad, (-1, 1)), xp.reshape(x, (1, -1)))
             else:
                 rows = xp.reshape(x, (-1, x.shape[-1])) if flat else x
-                grad_weight = xp.matmul(xp.swapaxes(grad_rows, 0, 1), rows)  # (out, in)
+                grad_weight = matmul(xp, xp.swapaxes(grad_rows, 0, 1), rows)  # (out, in)
         if len(need) == 3 and need[2]:
             grad_bias = xp.sum(grad_rows, axis=0) if grad_rows.ndim == 2 else grad_rows
         if len(need) == 3:

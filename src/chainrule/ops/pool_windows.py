@@ -104,29 +104,62 @@ def unpad(xp, grad_padded, shape, geometry):
 
 
 def max_forward(xp, x, geometry):
-    """y (*, *out): the max of every window of x (*, *size), padding counting as -inf."""
-    padded = pad(xp, x, geometry, -math.inf)
-    y = None
-    for _, window in geometry.offsets():
-        if y is None:
-            y = padded[window].copy()
-        else:
-            xp.maximum(y, padded[window], out=y)  # propagates NaN, as PyTorch's max does
+    """y (*, *out): the max of every window of x (*, *size), padding counting as -inf.
+
+    A window's max is taken one dim at a time: the max over its rows of each row's max. The
+    leading dims go first, because their slices are whole contiguous rows; a kH×kW window then
+    costs (kH - 1) + (kW - 1) elementwise maximums instead of kH·kW - 1."""
+    y = pad(xp, x, geometry, -math.inf)
+    for dim in range(len(geometry.size)):
+        y = _max_along(xp, y, geometry, dim)
+    return y.copy() if xp.may_share_memory(y, x) else y  # a 1-wide kernel is a view of x
+
+
+def _max_along(xp, a, geometry, dim):
+    """The max over the kernel offsets of spatial dim ``dim`` alone: that dim shrinks to out[dim]."""
+    axis = a.ndim - len(geometry.size) + dim
+    k, s, d, o = geometry.kernel[dim], geometry.stride[dim], geometry.dilation[dim], geometry.out[dim]
+
+    def offset_slice(i):  # the offset's value in every window, along this dim
+        index = [slice(None)] * a.ndim
+        index[axis] = slice(i * d, i * d + (o - 1) * s + 1, s)
+        return a[tuple(index)]
+
+    if k == 1:
+        return offset_slice(0)
+    y = xp.maximum(offset_slice(0), offset_slice(1))  # propagates NaN, as PyTorch's max does
+    for i in range(2, k):
+        xp.maximum(y, offset_slice(i), out=y)
     return y
 
 
 def max_hits(xp, padded, y, geometry):
     """Per kernel offset: its slice of the padded input and a bool mask (*, *out) of the windows
-    whose max PyTorch takes from that offset (the first max; in a window with NaN, the last NaN)."""
+    whose max PyTorch takes from that offset (the first max; in a window with NaN, the last NaN).
+
+    Each window's max goes to the first offset that holds it; ``unclaimed`` marks the windows whose
+    max no offset has taken yet (None: all of them). Without NaN every window holds its max, so the
+    last offset takes what is left without a comparison."""
     nan = y != y
     any_nan = bool(nan.any())
-    unclaimed = ~nan if any_nan else xp.ones(y.shape, dtype=bool)
+    windows = [window for _, window in geometry.offsets()]
+    unclaimed = ~nan if any_nan else None
     hits = []
-    for _, window in geometry.offsets():
+    for window in windows[:-1]:
         hit = padded[window] == y
-        hit &= unclaimed
-        unclaimed &= ~hit
+        if unclaimed is None:
+            unclaimed = ~hit
+        else:
+            hit &= unclaimed
+            unclaimed ^= hit  # hit ⊆ unclaimed: xor takes the windows just claimed out
         hits.append((window, hit))
+    if any_nan or unclaimed is None:  # a window of NaN may hold no max; a one-element window has one offset
+        hit = padded[windows[-1]] == y
+        if unclaimed is not None:
+            hit &= unclaimed
+    else:
+        hit = unclaimed
+    hits.append((windows[-1], hit))
     if any_nan:
         for window, hit in reversed(hits):
             values = padded[window]
