@@ -326,6 +326,28 @@ def test_reused_scratch_arrays_leave_results_independent(kernel, padding, stride
         np.testing.assert_array_equal(grad_w.numpy(), fresh_w.numpy())
 
 
+def test_a_workspace_is_one_buffer_per_role_that_grows_to_the_largest_request():
+    from chainrule.backend import numpy_namespace
+    from chainrule.ops import conv_scratch
+
+    conv_scratch.clear()
+    small = conv_scratch.workspace(numpy_namespace, "columns", (2, 3), np.float32)
+    large = conv_scratch.workspace(numpy_namespace, "columns", (4, 5), np.float32)
+    again = conv_scratch.workspace(numpy_namespace, "columns", (3, 2), np.float32)
+    assert (small.shape, large.shape, again.shape) == ((2, 3), (4, 5), (3, 2))
+    assert np.shares_memory(again, large) and not np.shares_memory(small, large)  # grown once, then reused
+    other = conv_scratch.workspace(numpy_namespace, "column gradient", (3, 2), np.float32)
+    assert not np.shares_memory(other, again)
+
+
+def test_a_convolution_keeps_only_its_input_and_weight_for_the_backward():
+    """The im2col columns (∏k times the input's size) are made again in the backward, never kept."""
+    x = cr.randn(4, 3, 10, 10, requires_grad=True)
+    w = cr.randn(5, 3, 3, 3, requires_grad=True)
+    out = F.conv2d(x, w, cr.zeros(5, requires_grad=True), padding=1)
+    assert [a.shape for a in out.grad_fn.saved] == [(4, 3, 10, 10), (5, 3, 3, 3)]
+
+
 @pytest.mark.parametrize(
     "first, second",
     [

@@ -8,13 +8,13 @@ With A the linear map x ↦ conv(x, w) of one geometry (stride, padding, dilatio
 
 Each op's backward is made of the other two, so double backward (``create_graph=True``) needs no
 extra rule: under ``create_graph`` the backward calls the ops on Tensors; otherwise it calls their
-array kernels (``conv_im2col``) directly and reuses the forward's im2col.
+array kernels (``conv_im2col``) directly.
 """
 
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .conv_args import check_bias, check_tensors, conv_geometry, transpose_geometry
-from .conv_im2col import conv_backward, conv_forward, conv_input_grad, conv_weight_grad, im2col
+from .conv_im2col import conv_backward, conv_forward, conv_input_grad, conv_weight_grad
 from .join import pad
 from .shape import reshape, squeeze, unsqueeze
 
@@ -39,12 +39,11 @@ class Convolution(Function):
         self.geometry = geometry
 
     def forward(self, x, weight, bias=None):
-        y, col = conv_forward(self.xp, x, weight, self.geometry, bias)
-        self.save_for_backward(x, weight, col)
-        return y
+        self.save_for_backward(x, weight)
+        return conv_forward(self.xp, x, weight, self.geometry, bias)
 
     def backward(self, grad):
-        x, weight, col = self.saved
+        x, weight = self.saved
         need, xp, geometry = self.needs_input_grad, self.xp, self.geometry
         grad_x = grad_weight = None
         if isinstance(grad, Tensor):  # create_graph: the gradients as ops, so they are differentiable
@@ -54,7 +53,7 @@ class Convolution(Function):
                 grad_weight = ConvolutionWeightGrad(geometry)(x, grad)
         else:
             grad_x, grad_weight = conv_backward(
-                xp, grad, geometry, weight if need[0] else None, x.shape, col if need[1] else None
+                xp, grad, geometry, weight if need[0] else None, x.shape, x if need[1] else None
             )
         if len(need) == 2:
             return grad_x, grad_weight
@@ -88,10 +87,9 @@ class ConvolutionTranspose(Function):
             if need[1]:
                 grad_weight = ConvolutionWeightGrad(geometry)(grad, g)
         else:
-            grad_g, col = conv_forward(xp, grad, weight, geometry) if need[0] else (None, None)
+            grad_g = conv_forward(xp, grad, weight, geometry) if need[0] else None
             if need[1]:
-                col = im2col(xp, grad, geometry) if col is None else col
-                grad_weight = conv_weight_grad(xp, col, g, geometry)
+                grad_weight = conv_weight_grad(xp, grad, g, geometry)
         if len(need) == 2:
             return grad_g, grad_weight
         return grad_g, grad_weight, _bias_sum(xp, grad) if need[2] else None
@@ -109,7 +107,7 @@ class ConvolutionWeightGrad(Function):
 
     def forward(self, x, grad_y):
         self.save_for_backward(x, grad_y)
-        return conv_weight_grad(self.xp, im2col(self.xp, x, self.geometry), grad_y, self.geometry)
+        return conv_weight_grad(self.xp, x, grad_y, self.geometry)
 
     def backward(self, grad):
         x, grad_y = self.saved
@@ -119,7 +117,7 @@ class ConvolutionWeightGrad(Function):
             grad_grad_y = Convolution(geometry)(x, grad) if need[1] else None
         else:
             grad_x = conv_input_grad(xp, grad_y, grad, x.shape, geometry) if need[0] else None
-            grad_grad_y = conv_forward(xp, x, grad, geometry)[0] if need[1] else None
+            grad_grad_y = conv_forward(xp, x, grad, geometry) if need[1] else None
         return grad_x, grad_grad_y
 
 

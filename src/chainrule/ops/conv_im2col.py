@@ -28,8 +28,10 @@ Threads. Every kernel works sample by sample, so it is written for a slice of sa
 ``parallel.map_slices`` runs the slices on all of chainrule's threads: each slice does its own
 im2col copy, GEMMs and col2im adds, and the weight gradient is the sum of the slices' partial sums.
 Within a slice, the samples go in cache blocks (``CACHE_BYTES`` of column array each): a block's
-columns are made and used by its GEMMs (and its column gradient by col2im) while they are still in
-the core's cache, instead of a whole slice's columns going out to memory and back.
+columns are made in a workspace array and used by its GEMMs (and its column gradient by col2im)
+while they are still in the core's cache. No column array of a whole batch is ever made or kept:
+the backward makes each block's columns again from x, a copy from cache that costs far less than
+writing ∏k times x's size out to memory in the forward and reading it back in the backward.
 
 These functions take and return plain arrays of one namespace ``xp``; the ops in ``conv.py`` wrap
 them in ``Function``s. Geometry, per spatial dim: padding (before, after), stride s, dilation d,
@@ -39,8 +41,9 @@ o = (S + before + after - d·(k - 1) - 1) // s + 1.
 import itertools
 import math
 
+from ..backend import numpy_namespace
 from ..parallel import map_slices
-from .conv_scratch import scratch
+from .conv_scratch import scratch, workspace
 
 
 class Geometry:
@@ -110,10 +113,11 @@ def _windows(xp, padded, geometry, writeable=False):
     )
 
 
-def im2col(xp, x, geometry):
-    """Windows of x (N, C, *S) as col (N, g, C/g·∏k, P), contiguous: one copy of a strided view."""
-    col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
-    map_slices(xp, len(x), lambda a, b: _im2col_into(xp, x[a:b], geometry, col[a:b]), col[0].size)  # copies
+def im2col_block(xp, x, geometry):
+    """Windows of a block of samples x (n, C, *S) as col (n, g, C/g·∏k, P), contiguous, in a
+    workspace array (valid until the next call in this thread): read it, never keep it."""
+    col = workspace(xp, "columns", _col_shape(x.shape, geometry), x.dtype)
+    _im2col_into(xp, x, geometry, col)
     return col
 
 
@@ -149,13 +153,6 @@ def col2im_into(xp, col, geometry, out):
         out[...] = padded[everything + _interior(geometry)]
 
 
-def col2im(xp, col, input_shape, geometry):
-    """The adjoint of ``im2col``: col (N, C·∏k, P) summed back into an array of input_shape (N, C, *S)."""
-    out = xp.empty(input_shape, dtype=col.dtype)
-    map_slices(xp, len(out), lambda a, b: col2im_into(xp, col[a:b], geometry, out[a:b]), col[0].size)
-    return out
-
-
 def widen(xp, grad, geometry):
     """G (n, O, *out) as (n, O, P): with wide rows, zeros in the garbage columns.
 
@@ -171,82 +168,93 @@ def widen(xp, grad, geometry):
 
 
 def conv_forward(xp, x, weight, geometry, bias=None):
-    """y = conv(x, w) + b: x (N, C, *S), w (O, C/g, *k), b (O,) or None -> (y (N, O, *out), col).
-    Per slice of samples: one im2col, one batched GEMM, the bias added to each block of products
-    while it is still in the cache."""
+    """y = conv(x, w) + b: x (N, C, *S), w (O, C/g, *k), b (O,) or None -> y (N, O, *out).
+    Per cache block of samples: one im2col, one batched GEMM, the bias added while the block's
+    products are still in the cache."""
     groups, out_channels = geometry.groups, weight.shape[0]
     rows = weight.reshape(groups, out_channels // groups, -1)  # (g, O/g, C/g·∏k)
-    col = xp.empty(_col_shape(x.shape, geometry), dtype=x.dtype)
-    y = xp.empty((len(x), out_channels) + geometry.out, dtype=col.dtype)
+    window = rows.shape[2]
+    y = xp.empty((len(x), out_channels) + geometry.out, dtype=x.dtype)
     bias = None if bias is None else bias.reshape(groups, out_channels // groups, 1)  # along whole rows of P
 
     def forward_block(a, b):
-        _im2col_into(xp, x[a:b], geometry, col[a:b])
+        col = im2col_block(xp, x[a:b], geometry)
         product_shape = (b - a, groups, out_channels // groups, geometry.positions())
         if geometry.wide:  # the wide result is cropped into y: it can be scratch
-            product, _ = scratch(xp, "wide output", product_shape, col.dtype)
+            product = workspace(xp, "wide output", product_shape, y.dtype)
         else:
             product = y[a:b].reshape(product_shape)
-        xp.matmul(rows, col[a:b], out=product)
+        xp.matmul(rows, col, out=product)
         if bias is not None:
             product += bias
         if geometry.wide:
             y[a:b] = product.reshape((b - a, out_channels) + geometry.computed)[..., : geometry.out[-1]]
 
     def forward_slice(a, b):
-        for start, stop in _cache_blocks(a, b, col[0].nbytes):
+        for start, stop in _cache_blocks(xp, a, b, groups * window * geometry.positions() * y.itemsize):
             forward_block(start, stop)
 
-    map_slices(xp, len(x), forward_slice, col[0].size + rows.shape[1] * col[0].size)  # the copy + the GEMM
-    return y, col
+    columns = groups * window * geometry.positions()
+    map_slices(xp, len(x), forward_slice, columns + out_channels // groups * columns)  # the copy + the GEMM
+    return y
 
 
-def conv_backward(xp, grad, geometry, weight=None, input_shape=None, col=None):
+def conv_backward(xp, grad, geometry, weight=None, input_shape=None, x=None):
     """(∂L/∂x, ∂L/∂w) of y = conv(x, w) from G = ∂L/∂y (N, O, *out): ∂L/∂x needs w and x's shape
-    (N, C, *S), ∂L/∂w needs x's col; each is None when what it needs is not given.
+    (N, C, *S), ∂L/∂w needs x; each is None when what it needs is not given.
 
     ∂L/∂x[n] = col2im(w[g]ᵀ·G[n, g]), also the transposed convolution of G with w;
-    ∂L/∂w[g] = Σₙ G[n, g]·col[n, g]ᵀ. Each slice of samples widens its G once for both."""
+    ∂L/∂w[g] = Σₙ G[n, g]·col[n, g]ᵀ, with x's columns made again block by block. Each slice of
+    samples widens its G once for both."""
     groups = geometry.groups
     n, out_channels = grad.shape[:2]
     grad_x = xp.empty(input_shape, dtype=grad.dtype) if weight is not None else None
     rows = weight.reshape(groups, out_channels // groups, -1) if weight is not None else None  # (g, O/g, C/g·∏k)
+    channels = input_shape[1] if weight is not None else x.shape[1]
+    window = channels // groups * math.prod(geometry.kernel)
 
     def backward_block(a, b):
         g = widen(xp, grad[a:b], geometry).reshape(b - a, groups, out_channels // groups, -1)
         if rows is not None:
-            shape = (b - a, groups, rows.shape[2], g.shape[3])
-            col_grad, _ = scratch(xp, "column gradient", shape, grad.dtype)
+            shape = (b - a, groups, window, g.shape[3])
+            col_grad = workspace(xp, "column gradient", shape, grad.dtype)
             xp.matmul(xp.swapaxes(rows, 1, 2), g, out=col_grad)  # (n, g, C/g·∏k, P), only read by col2im
             col2im_into(xp, col_grad, geometry, grad_x[a:b])
-        if col is not None:
-            return xp.matmul(g, xp.swapaxes(col[a:b], 2, 3)).sum(axis=0)  # (g, O/g, C/g·∏k)
+        if x is not None:
+            col = im2col_block(xp, x[a:b], geometry)
+            return xp.matmul(g, xp.swapaxes(col, 2, 3)).sum(axis=0)  # (g, O/g, C/g·∏k)
         return None
 
+    # blocks are sized by one column array: col2im has used up the column gradient before the
+    # columns are made (sized by both, the blocks halve and their NumPy calls double)
+    bytes_per_sample = groups * window * geometry.positions() * grad.itemsize
+
     def backward_slice(a, b):
-        per_sample = groups * rows.shape[2] * geometry.positions() * grad.itemsize if rows is not None else 0
         partial_sum = None
-        for start, stop in _cache_blocks(a, b, per_sample):
+        for start, stop in _cache_blocks(xp, a, b, bytes_per_sample):
             block_sum = backward_block(start, stop)
             if block_sum is not None:
                 partial_sum = block_sum if partial_sum is None else xp.add(partial_sum, block_sum, out=partial_sum)
         return partial_sum
 
-    window = (col.shape[2] if col is not None else rows.shape[2]) * groups
-    gemms = (rows is not None) + (col is not None)  # w[g]ᵀ·G and G·colᵀ: O/g·window·P multiply-adds each
-    work = gemms * (out_channels // groups) * window * geometry.positions() + window * geometry.positions()
+    columns = groups * window * geometry.positions()
+    arrays = (rows is not None) + (x is not None)  # the column gradient and the columns
+    work = arrays * (out_channels // groups) * columns + arrays * columns  # the GEMMs + col2im / im2col
     partial_sums = map_slices(xp, n, backward_slice, work)
-    if col is None:
+    if x is None:
         return grad_x, None
-    weight_shape = (out_channels, col.shape[2] // math.prod(geometry.kernel)) + geometry.kernel
+    weight_shape = (out_channels, window // math.prod(geometry.kernel)) + geometry.kernel
     return grad_x, sum(partial_sums[1:], partial_sums[0]).reshape(weight_shape)
 
 
 CACHE_BYTES = 1 << 20  # the column arrays of a block of samples, sized to stay in a core's cache
 
 
-def _cache_blocks(a, b, bytes_per_sample):
-    """Samples a:b in blocks whose column arrays (``bytes_per_sample`` each) fit in CACHE_BYTES."""
+def _cache_blocks(xp, a, b, bytes_per_sample):
+    """Samples a:b in blocks whose column arrays (``bytes_per_sample`` each) fit in CACHE_BYTES; one
+    block on a GPU, where many small calls would only add launches."""
+    if xp is not numpy_namespace:
+        return [(a, b)]
     block = max(1, CACHE_BYTES // max(1, bytes_per_sample))
     return [(start, min(b, start + block)) for start in range(a, b, block)]
 
@@ -256,6 +264,6 @@ def conv_input_grad(xp, grad, weight, input_shape, geometry):
     return conv_backward(xp, grad, geometry, weight=weight, input_shape=input_shape)[0]
 
 
-def conv_weight_grad(xp, col, grad, geometry):
-    """∂L/∂w (O, C/g, *k) of y = conv(x, w) from x's col (N, g, C/g·∏k, P) and G (N, O, *out)."""
-    return conv_backward(xp, grad, geometry, col=col)[1]
+def conv_weight_grad(xp, x, grad, geometry):
+    """∂L/∂w (O, C/g, *k) of y = conv(x, w) from x (N, C, *S) and G = ∂L/∂y (N, O, *out)."""
+    return conv_backward(xp, grad, geometry, x=x)[1]

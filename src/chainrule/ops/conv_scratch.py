@@ -10,9 +10,11 @@ A scratch array keeps what was written into it. The kernels rely on that: the bo
 input and the garbage columns of a widened gradient are zeroed once, when the array is made, and
 are never written afterwards (only the interior is). Arrays are per thread, and at most
 ``LIMIT`` are kept (the oldest goes first), so a program that runs many geometries holds a
-bounded amount of memory.
+bounded amount of memory. A workspace is the other kind: one buffer per role, for arrays that
+are overwritten before they are read, whatever their shape.
 """
 
+import math
 import threading
 
 LIMIT = 24
@@ -40,6 +42,23 @@ def scratch(xp, role, shape, dtype):
     return array, True
 
 
+def workspace(xp, role, shape, dtype):
+    """An array of ``shape`` for ``role`` whose contents the caller overwrites before reading (the
+    columns of a cache block, say): a view of one buffer per role (in this thread) that grows to
+    the largest size asked for, so that blocks and layers of every size share it."""
+    buffers = getattr(_local, "workspaces", None)
+    if buffers is None:
+        buffers = _local.workspaces = {}
+    device = xp.cuda.runtime.getDevice() if hasattr(xp, "cuda") else None
+    key = (role, dtype, id(xp), device)
+    size = math.prod(shape)
+    buffer = buffers.get(key)
+    if buffer is None or buffer.size < size:
+        buffer = buffers[key] = xp.empty(size, dtype=dtype)
+    return buffer[:size].reshape(shape)
+
+
 def clear():
-    """Drop this thread's scratch arrays (their memory goes back to the allocator)."""
+    """Drop this thread's scratch and workspace arrays (their memory goes back to the allocator)."""
     _local.arrays = {}
+    _local.workspaces = {}
