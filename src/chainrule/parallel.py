@@ -32,8 +32,11 @@ import numpy as np
 from .backend import numpy_namespace
 
 # A slice is worth a thread when its work (in multiply-adds; a copied or compared element counts
-# as one) takes well over the ~0.1 ms it costs to hand a slice to another thread and back.
-MIN_WORK_PER_SLICE = 1 << 23
+# as one) takes well over what the split costs: ~0.1 ms to hand a slice to another thread and
+# back, and a wait for the GIL at each of the slice's NumPy calls while the other slice holds it.
+# Measured in whole training steps (LeNet's convolutions, whose inputs come from memory rather
+# than from the cache), slices below 2^25 ran slower on two threads than the batch on one.
+MIN_WORK_PER_SLICE = 1 << 25
 
 # A matrix product is worth BLAS's other threads from this many multiply-adds on: OpenBLAS's own
 # threshold is 2^18, which on a 2-core machine made a (128 x 784)·(784 x 10) product 4x slower.

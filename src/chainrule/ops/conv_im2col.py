@@ -62,6 +62,20 @@ class Geometry:
         self.wide = len(self.size) >= 2 and self.stride[-1] == 1 and self.padded[-1] > self.out[-1]
         self.computed = self.out[:-1] + (self.padded[-1],) if self.wide else self.out
 
+    def adjoint(self):
+        """The geometry of this convolution's transpose as a convolution, when the strides are 1:
+        ∂L/∂x = conv(G, w̃), G zero-padded by d·(k - 1) - p on each side and w̃ the kernel flipped
+        with its in and out channels swapped (``adjoint_weight``). None for strides above 1 (or
+        padding beyond the kernel's reach), whose transpose col2im makes instead."""
+        if any(s != 1 for s in self.stride):
+            return None
+        padding = tuple(
+            (d * (k - 1) - lo, d * (k - 1) - hi) for (lo, hi), k, d in zip(self.padding, self.kernel, self.dilation)
+        )
+        if any(p < 0 for pair in padding for p in pair):
+            return None
+        return Geometry(self.out, self.kernel, self.stride, padding, self.dilation, self.groups)
+
     def positions(self):
         """P: the number of output positions computed per (sample, channel)."""
         return math.prod(self.computed)
@@ -199,13 +213,35 @@ def conv_forward(xp, x, weight, geometry, bias=None):
     return y
 
 
+def adjoint_weight(xp, weight, groups):
+    """w̃ (C, O/g, *k) of w (O, C/g, *k): each group's in and out channels swapped, the kernel flipped
+    in every spatial dim (the weight of ``Geometry.adjoint``'s convolution)."""
+    out_channels, group_channels = weight.shape[:2]
+    kernel = weight.shape[2:]
+    per_group = weight.reshape((groups, out_channels // groups, group_channels) + kernel)
+    swapped = xp.swapaxes(per_group, 1, 2).reshape((groups * group_channels, out_channels // groups) + kernel)
+    return xp.ascontiguousarray(xp.flip(swapped, axis=tuple(range(2, weight.ndim))))
+
+
 def conv_backward(xp, grad, geometry, weight=None, input_shape=None, x=None):
     """(∂L/∂x, ∂L/∂w) of y = conv(x, w) from G = ∂L/∂y (N, O, *out): ∂L/∂x needs w and x's shape
     (N, C, *S), ∂L/∂w needs x; each is None when what it needs is not given.
 
-    ∂L/∂x[n] = col2im(w[g]ᵀ·G[n, g]), also the transposed convolution of G with w;
+    ∂L/∂x is the transposed convolution of G with w. With strides of 1 it is a convolution,
+    conv(G, w̃) of ``Geometry.adjoint``: one im2col and one GEMM per block. Otherwise
+    ∂L/∂x[n] = col2im(w[g]ᵀ·G[n, g]), whose ∏k strided adds cost more.
     ∂L/∂w[g] = Σₙ G[n, g]·col[n, g]ᵀ, with x's columns made again block by block. Each slice of
     samples widens its G once for both."""
+    adjoint = geometry.adjoint() if weight is not None else None
+    if adjoint is not None:
+        grad_x = conv_forward(xp, grad, adjoint_weight(xp, weight, geometry.groups), adjoint)
+        grad_weight = _col2im_backward(xp, grad, geometry, None, None, x)[1] if x is not None else None
+        return grad_x, grad_weight
+    return _col2im_backward(xp, grad, geometry, weight, input_shape, x)
+
+
+def _col2im_backward(xp, grad, geometry, weight, input_shape, x):
+    """``conv_backward`` with ∂L/∂x (when w is given) made by col2im, for any stride."""
     groups = geometry.groups
     n, out_channels = grad.shape[:2]
     grad_x = xp.empty(input_shape, dtype=grad.dtype) if weight is not None else None
