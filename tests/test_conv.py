@@ -382,3 +382,27 @@ def test_scratch_arrays_of_one_shape_but_different_zeros_are_not_shared(first, s
     run_first()
     for got, want in zip(run_second(), expected):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize(
+    "kernel, padding, dilation, groups",
+    [((3, 3), ((1, 1), (1, 1)), (1, 1), 1), ((2, 3), ((0, 1), (2, 0)), (2, 1), 2), ((5,), ((2, 3),), (1,), 3)],
+)
+def test_stride_one_input_gradient_as_a_convolution_equals_col2im(kernel, padding, dilation, groups):
+    """With strides of 1 the input gradient is conv(G, w̃) (Geometry.adjoint); for strides above 1
+    and for padding beyond the kernel's reach it is col2im. Both must give the same ∂L/∂x."""
+    from chainrule.backend import numpy_namespace
+    from chainrule.ops import conv_im2col
+
+    rng = np.random.default_rng(3)
+    size = (7, 8)[: len(kernel)]
+    geometry = conv_im2col.Geometry(size, kernel, (1,) * len(kernel), padding, dilation, groups)
+    weight = rng.standard_normal((6, 6 // groups) + kernel)
+    grad = rng.standard_normal((2, 6) + geometry.out)
+    input_shape = (2, 6) + size
+    assert geometry.adjoint() is not None
+    by_convolution, _ = conv_im2col.conv_backward(numpy_namespace, grad, geometry, weight, input_shape)
+    by_col2im, _ = conv_im2col._col2im_backward(numpy_namespace, grad, geometry, weight, input_shape, None)
+    np.testing.assert_allclose(by_convolution, by_col2im, rtol=1e-12, atol=1e-12)
+    too_wide = conv_im2col.Geometry(size, kernel, (1,) * len(kernel), ((9, 9),) * len(kernel), dilation, groups)
+    assert too_wide.adjoint() is None
