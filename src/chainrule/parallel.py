@@ -38,9 +38,11 @@ from .backend import numpy_namespace
 # than from the cache), slices below 2^25 ran slower on two threads than the batch on one.
 MIN_WORK_PER_SLICE = 1 << 25
 
-# A matrix product is worth BLAS's other threads from this many multiply-adds on: OpenBLAS's own
-# threshold is 2^18, which on a 2-core machine made a (128 x 784)·(784 x 10) product 4x slower.
+# A matrix product is worth BLAS's other threads from this many multiply-adds on. OpenBLAS's own
+# threshold is 2^18 (below it, it stays on one thread by itself), which on a 2-core machine made a
+# (128 x 784)·(784 x 10) product 4x slower; products in between are held at one thread.
 MIN_WORK_FOR_BLAS_THREADS = 1 << 22
+BLAS_SERIAL_BELOW = 1 << 18
 
 _lock = threading.Lock()
 _threads = None
@@ -150,15 +152,17 @@ def run_slices(bounds, work):
 
 def matmul(xp, a, b):
     """``xp.matmul(a, b)``, on one BLAS thread when the product has fewer than
-    ``MIN_WORK_FOR_BLAS_THREADS`` multiply-adds.
+    ``MIN_WORK_FOR_BLAS_THREADS`` multiply-adds (below ``BLAS_SERIAL_BELOW`` BLAS keeps to one
+    thread by itself, and the call goes straight through).
 
     Example::
 
         >>> y = matmul(xp, x, w.T)     # x (128, 784), w (10, 784) -> y (128, 10): 1M multiply-adds, one thread
     """
-    if xp is numpy_namespace and get_num_threads() > 1 and _multiply_adds(a, b) < MIN_WORK_FOR_BLAS_THREADS:
-        with _blas_in_one_thread():
-            return xp.matmul(a, b)
+    if xp is numpy_namespace and get_num_threads() > 1:
+        if BLAS_SERIAL_BELOW <= _multiply_adds(a, b) < MIN_WORK_FOR_BLAS_THREADS:
+            with _blas_in_one_thread():
+                return xp.matmul(a, b)
     return xp.matmul(a, b)
 
 
