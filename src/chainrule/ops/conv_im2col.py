@@ -16,6 +16,12 @@ GEMMs too:
 col2im loops over the ∏k kernel offsets (9 for a 3×3 kernel), never over pixels: each step adds a
 whole strided slice.
 
+Strides of 1. There ∂L/∂x, the transposed convolution of G, is itself a convolution: of G
+zero-padded by d·(k - 1) - p on each side, with the kernel flipped and each group's in and out
+channels swapped (``Geometry.adjoint``, ``adjoint_weight``). Made like a forward (one im2col copy
+and one GEMM per block) it costs less than col2im's ∏k strided adds, so col2im is left to strides
+above 1 (and to padding wider than the kernel reaches).
+
 Wide rows. When the last spatial dim has stride 1 (the common case), the kernels compute each
 output row over the padded input's full width Wp instead of the Wo valid columns: the last
 Wp - Wo columns of a row are garbage, cropped from y and zero in G. In exchange, a window row at
@@ -230,8 +236,7 @@ def conv_backward(xp, grad, geometry, weight=None, input_shape=None, x=None):
     ∂L/∂x is the transposed convolution of G with w. With strides of 1 it is a convolution,
     conv(G, w̃) of ``Geometry.adjoint``: one im2col and one GEMM per block. Otherwise
     ∂L/∂x[n] = col2im(w[g]ᵀ·G[n, g]), whose ∏k strided adds cost more.
-    ∂L/∂w[g] = Σₙ G[n, g]·col[n, g]ᵀ, with x's columns made again block by block. Each slice of
-    samples widens its G once for both."""
+    ∂L/∂w[g] = Σₙ G[n, g]·col[n, g]ᵀ, with x's columns made again block by block."""
     adjoint = geometry.adjoint() if weight is not None else None
     if adjoint is not None:
         grad_x = conv_forward(xp, grad, adjoint_weight(xp, weight, geometry.groups), adjoint)
@@ -241,7 +246,8 @@ def conv_backward(xp, grad, geometry, weight=None, input_shape=None, x=None):
 
 
 def _col2im_backward(xp, grad, geometry, weight, input_shape, x):
-    """``conv_backward`` with ∂L/∂x (when w is given) made by col2im, for any stride."""
+    """``conv_backward`` with ∂L/∂x (when w is given) made by col2im, for any stride. Each slice of
+    samples widens its G once for both gradients."""
     groups = geometry.groups
     n, out_channels = grad.shape[:2]
     grad_x = xp.empty(input_shape, dtype=grad.dtype) if weight is not None else None
